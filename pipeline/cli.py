@@ -1,0 +1,327 @@
+"""The `scim-pipeline` command line: parse options, call one job, print the outcome."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline import __version__
+from pipeline.console import Output
+from pipeline.errors import PipelineError, UsageError
+from pipeline.jobs import FORMATS, ImportOptions, export_roster, import_sheet
+from pipeline.scim.client import ConnectionSettings, ScimClient
+
+
+def utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("-q", "--quiet", is_flag=True, help="Show only errors.")(
+        command
+    )
+    return click.option(
+        "-v", "--verbose", is_flag=True, help="Log one line per request."
+    )(command)
+
+
+def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that talks to a server, turned into a client."""
+    options = [
+        click.option("--url", envvar="SCIM_URL", help="Base URL, ending in /scim/v2."),
+        click.option("--api-key", envvar="SCIM_API_KEY", help="The API key."),
+        click.option(
+            "--api-key-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Read the API key from this file.",
+        ),
+        click.option(
+            "--auth",
+            envvar="SCIM_AUTH",
+            type=click.Choice(["api-key", "bearer"]),
+            default="api-key",
+            show_default=True,
+            help="Send the key as an API-Key header or as a Bearer token.",
+        ),
+        click.option(
+            "--dialect",
+            envvar="SCIM_DIALECT",
+            type=click.Choice(["psoda", "rfc"]),
+            default="psoda",
+            show_default=True,
+            help="psoda: pageSize paging, DELETE suspends; rfc: any RFC 7644 server.",
+        ),
+        click.option("--page-size", type=click.IntRange(1, 10_000), default=100),
+        click.option("--concurrency", type=click.IntRange(1, 64), default=8),
+        click.option("--timeout", type=click.FloatRange(0.1), default=30.0),
+        click.option(
+            "--allow-http", is_flag=True, help="Allow plain http to a remote host."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        settings = connection_settings(
+            url=kwargs.pop("url"),
+            api_key=kwargs.pop("api_key"),
+            api_key_file=kwargs.pop("api_key_file"),
+            auth=kwargs.pop("auth"),
+            dialect=kwargs.pop("dialect"),
+            page_size=kwargs.pop("page_size"),
+            concurrency=kwargs.pop("concurrency"),
+            timeout=kwargs.pop("timeout"),
+            allow_http=kwargs.pop("allow_http"),
+        )
+        with ScimClient(settings) as client:
+            return command(client=client, **kwargs)
+
+    return wrapper
+
+
+def connection_settings(
+    url: str | None, api_key: str | None, api_key_file: Path | None, **rest: Any
+) -> ConnectionSettings:
+    if not url:
+        raise UsageError(
+            "no server URL; give --url https://<tenant>/scim/v2 or set SCIM_URL"
+        )
+    if api_key_file is not None:
+        api_key = api_key_file.read_text(encoding="utf-8").strip()
+    if not api_key:
+        raise UsageError(
+            "no API key; give --api-key KEY, --api-key-file FILE or set SCIM_API_KEY"
+        )
+    return ConnectionSettings(url=url, api_key=api_key, **rest)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scim-pipeline")
+def cli() -> None:
+    """Export, import and back up the users and groups of a SCIM 2.0 service.
+
+    Example: scim-pipeline export --url https://acme.psoda.com/scim/v2
+    --api-key-file key.txt --format xlsx
+    """
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder for the files.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="csv, xlsx or json; repeat for several. All three by default.",
+)
+@click.option(
+    "--csv-excel-safe",
+    is_flag=True,
+    help="Prefix ' to CSV text starting with = + - @ (our import strips it).",
+)
+@server_options
+@output_options
+def export(
+    client: ScimClient,
+    out: Path,
+    formats: tuple[str, ...],
+    csv_excel_safe: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Export every user and group to CSV, XLSX and JSONL.
+
+    Example: scim-pipeline export --url http://127.0.0.1:8765/scim/v2 --api-key KEY
+    """
+    output = Output(quiet, verbose)
+    with output.progress("Reading users") as progress:
+        result = export_roster(
+            client, out, formats or FORMATS, csv_excel_safe, progress=progress
+        )
+    output.say(
+        f"Exported {result.users} users, {result.groups} groups and "
+        f"{result.members} memberships to {out}/"
+    )
+    if not result.complete:
+        raise PipelineError(
+            "the export is incomplete: "
+            + "; ".join(result.problems)
+            + "; the files hold what arrived"
+        )
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sheet", help="XLSX sheet to read (default: Users, else the first).")
+@click.option("--encoding", help="CSV encoding, e.g. cp1252 (default: detected).")
+@click.option(
+    "--match",
+    "match_by",
+    type=click.Choice(["userName", "externalId"]),
+    default="userName",
+    show_default=True,
+    help="How rows without an id find their user.",
+)
+@click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
+@click.option(
+    "--max-suspend",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Refuse the run if it would suspend more users than this.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the reports (default: output/import-<UTC stamp>).",
+)
+@server_options
+@output_options
+def import_(
+    client: ScimClient,
+    file: Path,
+    sheet: str | None,
+    encoding: str | None,
+    match_by: str,
+    apply: bool,
+    max_suspend: int,
+    report_dir: Path | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Validate a sheet of users, show the plan, and with --apply carry it out.
+
+    Example: scim-pipeline import hires.xlsx --url http://127.0.0.1:8765/scim/v2
+    --api-key KEY --apply
+    """
+    if not file.is_file():
+        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
+    output = Output(quiet, verbose)
+    report_dir = report_dir or Path("output") / f"import-{utc_stamp()}"
+    options = ImportOptions(
+        sheet=sheet,
+        encoding=encoding,
+        match_by=match_by,
+        apply=apply,
+        max_suspend=max_suspend,
+        concurrency=client.settings.concurrency,
+    )
+    outcome = import_sheet(client, file, report_dir, options)
+    output.problems(outcome.problems)
+    if outcome.errors:
+        raise PipelineError(
+            f"{len(outcome.errors)} problems in {file.name}, nothing was sent; "
+            f"fix them and run again (list in {report_dir / 'errors.csv'})"
+        )
+    assert outcome.plan is not None
+    output.plan(outcome.plan)
+    if outcome.results is not None:
+        output.results(outcome.results)
+    elif outcome.plan.work and not apply:
+        output.say("Nothing was sent; run again with --apply to carry out the plan.")
+    output.say(f"Reports in {report_dir}/")
+    if outcome.failed:
+        raise PipelineError(
+            f"{len(outcome.failed)} rows failed; see {report_dir / 'results.csv'}"
+        )
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--api-key", help="The key clients must send (default: a new one).")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file holding the server's users and groups across restarts.",
+)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file of users and groups to start from when there is no state.",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["psoda", "rfc"]),
+    default="psoda",
+    show_default=True,
+    help="Serve Psoda's dialect or plain RFC 7644.",
+)
+@output_options
+def sandbox(
+    port: int,
+    api_key: str | None,
+    state: Path | None,
+    seed: Path | None,
+    dialect: str,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Run a local SCIM server on 127.0.0.1 for rehearsals and tests.
+
+    Example: scim-pipeline sandbox --seed samples/seed.json --state sandbox.json
+    """
+    from pipeline.sandbox import serve
+
+    output = Output(quiet, verbose)
+
+    def announce(url: str, key: str) -> None:
+        output.console.print(f"SCIM sandbox ({dialect}) at {url}", markup=False)
+        output.console.print(f"API key: {key}", markup=False)
+        output.console.print("Press Ctrl-C to stop.", markup=False)
+
+    serve(
+        port=port,
+        api_key=api_key,
+        state_path=state,
+        seed_path=seed,
+        dialect=dialect,
+        announce=announce,
+    )
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output") / "demo",
+    show_default=True,
+)
+@output_options
+def demo(out: Path, quiet: bool, verbose: bool) -> None:
+    """Export, import and export again against a throwaway local sandbox.
+
+    Example: scim-pipeline demo
+    """
+    from pipeline.demo import run_demo
+
+    run_demo(out, Output(quiet, verbose))
+
+
+def main() -> None:
+    """Run the command line; our errors become one `Error:` line, never a traceback."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except PipelineError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,146 @@
+"""What the command line shows on stderr: logging, progress bars, tables, summaries.
+
+Data goes to files; everything here goes to stderr, and `-q` silences it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from pipeline.apply import RowResult
+from pipeline.plan import Plan, RowPlan
+from pipeline.validate import Problem
+
+TABLE_ROWS = 50
+
+
+class Output:
+    """The stderr side of one command run."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
+        self.quiet = quiet
+        self.console = Console(stderr=True, highlight=False, soft_wrap=False)
+        configure_logging(quiet, verbose)
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message, markup=False)
+
+    @contextmanager
+    def progress(self, label: str) -> Iterator[Callable[[int, int | None], None]]:
+        """A bar on a terminal, nothing elsewhere; call it with (done, total)."""
+        if self.quiet or not sys.stderr.isatty():
+            yield lambda done, total: None
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+
+    def problems(self, problems: list[Problem]) -> None:
+        if self.quiet or not problems:
+            return
+        table = Table(title="Problems in the sheet", title_justify="left")
+        for name in ("row", "column", "value", "problem"):
+            table.add_column(name, overflow="fold")
+        for p in problems[:TABLE_ROWS]:
+            problem = p.problem if p.severity == "error" else f"warning: {p.problem}"
+            table.add_row(str(p.row), p.column, p.value[:40], problem)
+        self.console.print(table)
+        if len(problems) > TABLE_ROWS:
+            self.say(f"... and {len(problems) - TABLE_ROWS} more")
+
+    def plan(self, plan: Plan) -> None:
+        """One line per row with work: each changed field, before -> after."""
+        if self.quiet:
+            return
+        work = plan.work
+        if work:
+            table = Table(title="Plan", title_justify="left")
+            for name in ("row", "action", "user", "changes"):
+                table.add_column(name, overflow="fold")
+            for row in work[:TABLE_ROWS]:
+                table.add_row(str(row.row), row.action, row.user_name, _changes(row))
+            self.console.print(table)
+            if len(work) > TABLE_ROWS:
+                self.say(f"... and {len(work) - TABLE_ROWS} more rows in plan.csv")
+        counts = ", ".join(
+            f"{plan.count(a)} to {a}"
+            for a in ("create", "update", "suspend", "reactivate")
+            if plan.count(a)
+        )
+        self.say(
+            f"Plan: {counts or 'nothing to do'}; {plan.count('nothing')} unchanged"
+        )
+
+    def results(self, results: list[RowResult]) -> None:
+        failed = [r for r in results if r.outcome != "done"]
+        self.say(
+            f"Applied: {len(results) - len(failed)} rows done, {len(failed)} failed"
+        )
+        for r in failed[:TABLE_ROWS]:
+            self.say(f"  row {r.row} ({r.action}): {r.error}")
+
+
+def _changes(row: RowPlan) -> str:
+    if row.action == "create":
+        return f"new user with {len(row.changes)} attributes"
+    return "; ".join(
+        f"{c.column}: {_cell(c.before) or '(blank)'} -> {_cell(c.after)}"
+        for c in row.changes
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)[:40]
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"Warning: {message}"
+        return message
+
+
+def configure_logging(quiet: bool, verbose: bool) -> None:
+    """One stderr handler for our loggers: warnings by default, requests with -v."""
+    logger = logging.getLogger("pipeline")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    elif verbose:
+        logger.setLevel(logging.INFO)
+    else:
+        logger.setLevel(logging.WARNING)

@@ -1,0 +1,201 @@
+"""Pages of resources -> complete listings -> the users, groups and members frames.
+
+Paging trusts nothing a server says about itself: it advances by the resources
+actually received, de-duplicates by id, and ends only at an empty page, a page that
+adds nothing new, or a short page once past the largest `totalResults` seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.columns import Layout, export_order
+from pipeline.scim.client import ScimClient
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class Listing:
+    """Every resource of one endpoint, and whether the server gave them all."""
+
+    endpoint: str
+    resources: list[dict[str, Any]]
+    announced: int | None
+    complete: bool
+    requests: list[int] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str:
+        """Why the listing is incomplete, in words; empty when complete."""
+        if self.complete:
+            return ""
+        return (
+            f"{self.endpoint}: totalResults said {self.announced} but "
+            f"{len(self.resources)} distinct resources were received"
+        )
+
+
+@dataclass
+class _Pass:
+    resources: dict[str, dict[str, Any]]
+    totals: set[int]
+    requests: list[int]
+
+
+def fetch_all(
+    client: ScimClient,
+    endpoint: str,
+    page_size: int,
+    progress: Progress | None = None,
+) -> Listing:
+    """Every resource of `/Users` or `/Groups`.
+
+    A first pass that comes up short of `totalResults`, or sees it move, is followed
+    by a second; the listing is complete when at least as many distinct resources
+    arrived as were ever announced and the two passes agree.
+    """
+    first = _page_through(client, endpoint, page_size, progress)
+    resources, totals = first.resources, first.totals
+    complete = _enough(resources, totals) and len(totals) <= 1
+    if not complete:
+        log.info("%s: the first pass came up short; reading the list again", endpoint)
+        second = _page_through(client, endpoint, page_size, progress)
+        resources = {**first.resources, **second.resources}
+        totals = first.totals | second.totals
+        complete = _enough(resources, totals) and set(first.resources) == set(
+            second.resources
+        )
+    listing = Listing(
+        endpoint=endpoint,
+        resources=list(resources.values()),
+        announced=max(totals) if totals else None,
+        complete=complete,
+        requests=first.requests,
+    )
+    if not listing.complete:
+        log.warning("%s", listing.problem)
+    return listing
+
+
+def _enough(resources: dict[str, Any], totals: set[int]) -> bool:
+    return len(resources) >= max(totals, default=0)
+
+
+def _page_through(
+    client: ScimClient, endpoint: str, page_size: int, progress: Progress | None
+) -> _Pass:
+    found: dict[str, dict[str, Any]] = {}
+    totals: set[int] = set()
+    requests: list[int] = []
+    start = 1
+    while True:
+        requests.append(start)
+        page = client.list_page(endpoint, start, page_size)
+        resources = page.get("Resources") or []
+        total = page.get("totalResults")
+        if isinstance(total, int):
+            totals.add(total)
+        new = 0
+        for resource in resources:
+            key = str(resource.get("id"))
+            if key not in found:
+                found[key] = resource
+                new += 1
+        if progress is not None:
+            progress(len(found), max(totals) if totals else None)
+        if not resources or not new:
+            break
+        start += len(resources)
+        short = len(resources) < page_size
+        if short and start - 1 >= max(totals, default=0):
+            break
+    return _Pass(found, totals, requests)
+
+
+def group_memberships(groups: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Direct memberships: member id -> display names of its groups, in list order."""
+    memberships: dict[str, list[str]] = {}
+    for group in groups:
+        name = str(group.get("displayName") or group.get("id"))
+        for member in group.get("members") or ():
+            value = member.get("value") if isinstance(member, dict) else None
+            if value:
+                memberships.setdefault(str(value), []).append(name)
+    return memberships
+
+
+def users_frame(
+    users: list[dict[str, Any]], groups: list[dict[str, Any]], layout: Layout
+) -> pd.DataFrame:
+    """The users as rows of readable columns (DESIGN section 4), in export order."""
+    usernames = {str(u.get("id")): str(u.get("userName", "")) for u in users}
+    memberships = group_memberships(groups)
+    columns: dict[str, list[Any]] = {}
+    for position, user in enumerate(users):
+        row = layout.flatten(user, usernames, memberships.get(str(user.get("id")), ()))
+        for header, value in row.items():
+            cells = columns.get(header)
+            if cells is None:
+                cells = columns[header] = [None] * position
+            cells.append(value)
+        for cells in columns.values():
+            if len(cells) == position:
+                cells.append(None)
+    ordered = export_order(layout, columns) if columns else ["id", "userName"]
+    return pd.DataFrame(
+        {h: pd.Series(columns.get(h, []), dtype=object) for h in ordered},
+        columns=ordered,
+    )
+
+
+def groups_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": pd.Series([g.get("id") for g in groups], dtype=object),
+            "displayName": pd.Series(
+                [g.get("displayName") for g in groups], dtype=object
+            ),
+            "externalId": pd.Series(
+                [g.get("externalId") for g in groups], dtype=object
+            ),
+            "members": pd.Series(
+                [len(g.get("members") or ()) for g in groups], dtype="int64"
+            ),
+        }
+    )
+
+
+MEMBER_COLUMNS = ["groupId", "groupName", "memberId", "memberType", "memberName"]
+
+
+def members_frame(
+    users: list[dict[str, Any]], groups: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """One row per group and direct member, named by userName or displayName."""
+    names = {str(u.get("id")): u.get("userName") for u in users}
+    names.update({str(g.get("id")): g.get("displayName") for g in groups})
+    rows = [
+        (
+            group.get("id"),
+            group.get("displayName"),
+            member.get("value"),
+            member.get("type") or ("Group" if _is_group(member, groups) else "User"),
+            names.get(str(member.get("value")), member.get("display")),
+        )
+        for group in groups
+        for member in group.get("members") or ()
+        if isinstance(member, dict)
+    ]
+    return pd.DataFrame(rows, columns=MEMBER_COLUMNS, dtype=object)
+
+
+def _is_group(member: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+    return any(str(g.get("id")) == str(member.get("value")) for g in groups)
