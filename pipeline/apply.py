@@ -44,7 +44,7 @@ def apply_plan(
     users: dict[str, dict[str, Any]],
     report_dir: Path,
     concurrency: int,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> list[RowResult]:
     """Send the plan's writes and write `before.jsonl` and `results.csv`."""
     work = plan.work
@@ -58,7 +58,7 @@ def apply_plan(
             for result in pool.map(lambda r: carry_out(client, r), stage):
                 results.append(result)
                 if progress is not None:
-                    progress(1)
+                    progress(len(results), len(work))
     results.sort(key=lambda r: r.row)
     write_results(results, report_dir / "results.csv")
     return results

@@ -220,7 +220,10 @@ def import_(
         max_suspend=max_suspend,
         concurrency=client.settings.concurrency,
     )
-    outcome = import_sheet(client, file, report_dir, options)
+    with output.progress("Applying") as progress:
+        outcome = import_sheet(
+            client, file, report_dir, options, progress, show_plan=output.plan
+        )
     output.problems(outcome.problems)
     if outcome.errors:
         raise PipelineError(
@@ -228,7 +231,6 @@ def import_(
             f"fix them and run again (list in {report_dir / 'errors.csv'})"
         )
     assert outcome.plan is not None
-    output.plan(outcome.plan)
     if outcome.results is not None:
         output.results(outcome.results)
     elif outcome.plan.work and not apply:
@@ -315,8 +317,8 @@ def main() -> None:
     """Run the command line; our errors become one `Error:` line, never a traceback."""
     try:
         code = cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Interrupted; the reports hold what was done so far.", err=True)
         sys.exit(130)
     except click.ClickException as error:
         error.show()

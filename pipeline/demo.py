@@ -34,11 +34,11 @@ def run_demo(out: Path, output: Output) -> None:
                     f"to {out / 'before'}/"
                 )
                 options = ImportOptions(apply=True)
-                outcome = import_sheet(client, sheet, out / "import", options)
+                output.say(f"2. Importing {sheet.name} with --apply:")
+                outcome = import_sheet(
+                    client, sheet, out / "import", options, show_plan=output.plan
+                )
                 output.problems(outcome.problems)
-                if outcome.plan is not None:
-                    output.say(f"2. Imported {sheet.name}:")
-                    output.plan(outcome.plan)
                 if outcome.results is not None:
                     output.results(outcome.results)
                 after = export_roster(client, out / "after")

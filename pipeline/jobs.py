@@ -160,9 +160,13 @@ def import_sheet(
     path: Path,
     report_dir: Path,
     options: ImportOptions,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    show_plan: Callable[[Plan], None] | None = None,
 ) -> ImportOutcome:
-    """Read, validate, plan and (with `apply`) carry out one sheet of users."""
+    """Read, validate, plan and (with `apply`) carry out one sheet of users.
+
+    `show_plan` sees the plan before anything is sent; `progress` follows the writes.
+    """
     sheet = read_sheet(path, sheet=options.sheet, encoding=options.encoding)
     roster = read_roster(client, client.settings.page_size)
     if not roster.complete:
@@ -200,6 +204,8 @@ def import_sheet(
     outcome.plan = plan
     check_suspensions(plan, options.max_suspend)
     write_plan(plan, report_dir)
+    if show_plan is not None:
+        show_plan(plan)
     if options.apply and plan.work:
         outcome.results = apply_plan(
             client, plan, users, report_dir, options.concurrency, progress
