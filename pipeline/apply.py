@@ -1,36 +1,39 @@
-"""Carry out a plan against the server, concurrently, and report every row.
+"""Carry out a plan against the server, concurrently, and account for every row.
 
-Creates go first, then updates, suspensions and reactivations, each stage with
-bounded concurrency on the client's shared connection pool. Before the first write,
-the current state of every user about to change is saved in `before.jsonl`.
+Stages, each with bounded concurrency on the client's shared connection pool:
+creates (in waves, so a manager exists before those it manages), then updates,
+suspensions and reactivations, then one PUT (or POST) per changed group. Before the
+first write, every user about to change is saved as it was in `before.jsonl`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from pipeline.columns import username_key
 from pipeline.errors import ScimError, ScimHttpError
-from pipeline.export import write_csv, write_jsonl
+from pipeline.export import write_jsonl
+from pipeline.memberships import GroupChange, group_body
 from pipeline.plan import CREATE, Plan, RowPlan
 from pipeline.scim.client import ScimClient
+from pipeline.scim.schema import CORE_GROUP, ENTERPRISE_USER
 
 log = logging.getLogger(__name__)
 
 DONE = "done"
 FAILED = "failed"
-RESULT_COLUMNS = ["row", "action", "outcome", "status", "id", "error"]
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
 class RowResult:
-    row: int
+    row: int  # 0 for a user absent from the sheet, or a group
     action: str
     outcome: str
     status: int | None
@@ -38,60 +41,125 @@ class RowResult:
     error: str = ""
 
 
+class _Run:
+    """The state one apply shares between its threads."""
+
+    def __init__(self, client: ScimClient, total: int, progress: Progress | None):
+        self.client = client
+        self.created: dict[str, str] = {}  # userName key -> new id
+        self.results: list[RowResult] = []
+        self.total = total
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def record(self, result: RowResult) -> None:
+        with self.lock:
+            self.results.append(result)
+            if self.progress is not None:
+                self.progress(len(self.results), self.total)
+
+
 def apply_plan(
     client: ScimClient,
     plan: Plan,
     users: dict[str, dict[str, Any]],
+    groups: dict[str, dict[str, Any]],
     report_dir: Path,
     concurrency: int,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[RowResult]:
-    """Send the plan's writes and write `before.jsonl` and `results.csv`."""
+    """Send the plan's writes; returns one result per row and per group."""
     work = plan.work
-    changing = [users[r.user_id] for r in work if r.user_id is not None]
-    write_jsonl(changing, report_dir / "before.jsonl")
-    results: list[RowResult] = []
-    creates = [r for r in work if r.action == CREATE]
-    others = [r for r in work if r.action != CREATE]
-    with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
-        for stage in (creates, others):
-            for result in pool.map(lambda r: carry_out(client, r), stage):
-                results.append(result)
-                if progress is not None:
-                    progress(len(results), len(work))
-    results.sort(key=lambda r: r.row)
-    write_results(results, report_dir / "results.csv")
-    return results
-
-
-def carry_out(client: ScimClient, row: RowPlan) -> RowResult:
-    """The requests of one row: POST, or PUT then (Psoda's suspension) DELETE."""
-    status: int | None = None
-    user_id = row.user_id
-    try:
-        if row.action == CREATE:
-            assert row.body is not None
-            response = client.create("Users", row.body)
-            status, user_id = response.status, str(response.json_body.get("id"))
-        else:
-            assert user_id is not None
-            if row.body is not None:
-                status = client.replace("Users", user_id, row.body).status
-            if row.delete_after:
-                status = client.delete("Users", user_id).status
-    except ScimError as error:
-        failed_status = error.status if isinstance(error, ScimHttpError) else None
-        log.warning("row %d (%s): %s", row.row, row.user_name, error)
-        return RowResult(
-            row.row, row.action, FAILED, failed_status, user_id, str(error)
-        )
-    return RowResult(row.row, row.action, DONE, status, user_id)
-
-
-def write_results(results: list[RowResult], path: Path) -> None:
-    frame = pd.DataFrame(
-        [(r.row, r.action, r.outcome, r.status, r.user_id, r.error) for r in results],
-        columns=RESULT_COLUMNS,
-        dtype=object,
+    write_jsonl(
+        [users[r.user_id] for r in work if r.user_id is not None]
+        + [groups[g.group_id] for g in plan.groups if g.group_id is not None],
+        report_dir / "before.jsonl",
     )
-    write_csv(frame, path)
+    run = _Run(client, len(work) + len(plan.groups), progress)
+    by_row = {r.row: r for r in work if r.action == CREATE}
+    with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
+        for wave in plan.waves:
+            _stage(pool, [by_row[row] for row in wave], lambda r: _create(run, r))
+        others = [r for r in work if r.action != CREATE]
+        _stage(pool, others, lambda r: _update(run, r))
+        _stage(pool, plan.groups, lambda g: _group(run, g, groups))
+    run.results.sort(key=lambda r: (r.row == 0, r.row))
+    return run.results
+
+
+def _stage(pool: ThreadPoolExecutor, items: Iterable[Any], task: Callable) -> None:
+    for _ in pool.map(task, items):
+        pass
+
+
+def _create(run: _Run, row: RowPlan) -> None:
+    assert row.body is not None
+    try:
+        _resolve_manager(run, row)
+        response = run.client.create("Users", row.body)
+    except ScimError as error:
+        run.record(_failure(row.row, row.action, row.user_id, row.user_name, error))
+        return
+    user_id = str(response.json_body.get("id"))
+    with run.lock:
+        run.created[username_key(row.user_name)] = user_id
+    run.record(RowResult(row.row, row.action, DONE, response.status, user_id))
+
+
+def _update(run: _Run, row: RowPlan) -> None:
+    """PUT the merged user, then (Psoda's suspension) DELETE it."""
+    assert row.user_id is not None
+    status: int | None = None
+    try:
+        if row.body is not None:
+            _resolve_manager(run, row)
+            status = run.client.replace("Users", row.user_id, row.body).status
+        if row.delete_after:
+            status = run.client.delete("Users", row.user_id).status
+    except ScimError as error:
+        run.record(_failure(row.row, row.action, row.user_id, row.user_name, error))
+        return
+    run.record(RowResult(row.row, row.action, DONE, status, row.user_id))
+
+
+def _group(run: _Run, change: GroupChange, groups: dict[str, dict[str, Any]]) -> None:
+    current = groups.get(change.group_id) if change.group_id else None
+    body = group_body(current, change, run.created, CORE_GROUP)
+    try:
+        if change.group_id is None:
+            response = run.client.create("Groups", body)
+            group_id = str(response.json_body.get("id"))
+        else:
+            response = run.client.replace("Groups", change.group_id, body)
+            group_id = change.group_id
+    except ScimError as error:
+        run.record(
+            _failure(0, change.action, change.group_id, change.display_name, error)
+        )
+        message = f"group {change.display_name!r} was not changed: {error}"
+        with run.lock:
+            run.results += [
+                RowResult(row, "groups", FAILED, None, None, message)
+                for row in sorted(set(change.rows))
+            ]
+        return
+    run.record(RowResult(0, change.action, DONE, response.status, group_id))
+
+
+def _resolve_manager(run: _Run, row: RowPlan) -> None:
+    """Put the id of a manager created in this run into the body."""
+    if row.manager_new_user is None or row.body is None:
+        return
+    manager_id = run.created.get(row.manager_new_user)
+    if manager_id is None:
+        raise ScimError(f"its manager {row.manager_new_user!r} was not created")
+    row.body[ENTERPRISE_USER]["manager"] = {"value": manager_id}
+
+
+def _failure(
+    row: int, action: str, target: str | None, name: str, error: ScimError
+) -> RowResult:
+    status = error.status if isinstance(error, ScimHttpError) else None
+    where = f"row {row}" if row else action
+    log.warning("%s (%s): %s", where, name, error)
+    return RowResult(row, action, FAILED, status, target, str(error))

@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from pipeline import __version__
+from pipeline.columns import Layout
 from pipeline.console import Output
 from pipeline.errors import PipelineError, UsageError
-from pipeline.jobs import FORMATS, ImportOptions, export_roster, import_sheet
+from pipeline.headers import read_mapping
+from pipeline.importing import ImportOptions, import_sheet, validate_file
+from pipeline.roster import FORMATS, export_roster
 from pipeline.scim.client import ConnectionSettings, ScimClient
+from pipeline.scim.schema import builtin_user_schema, user_schema_from_json
+from pipeline.template import schema_rows, write_template
 
 
 def utc_stamp() -> str:
@@ -33,6 +40,16 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that talks to a server, turned into a client."""
+    return _server_options(command, required=True)
+
+
+def optional_server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The server options, for a command that works without a server too
+    (`client` is then None)."""
+    return _server_options(command, required=False)
+
+
+def _server_options(command: Callable[..., Any], required: bool) -> Callable[..., Any]:
     options = [
         click.option("--url", envvar="SCIM_URL", help="Base URL, ending in /scim/v2."),
         click.option("--api-key", envvar="SCIM_API_KEY", help="The API key."),
@@ -69,6 +86,10 @@ def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
+        if not required and not kwargs["url"]:
+            for name in SERVER_OPTION_NAMES:
+                kwargs.pop(name)
+            return command(client=None, **kwargs)
         settings = connection_settings(
             url=kwargs.pop("url"),
             api_key=kwargs.pop("api_key"),
@@ -84,6 +105,19 @@ def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(client=client, **kwargs)
 
     return wrapper
+
+
+SERVER_OPTION_NAMES = (
+    "url",
+    "api_key",
+    "api_key_file",
+    "auth",
+    "dialect",
+    "page_size",
+    "concurrency",
+    "timeout",
+    "allow_http",
+)
 
 
 def connection_settings(
@@ -175,7 +209,31 @@ def export(
     show_default=True,
     help="How rows without an id find their user.",
 )
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(path_type=Path),
+    help='TOML file renaming headers: "Sheet header" = "scim.header".',
+)
 @click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
+@click.option(
+    "--create-groups", is_flag=True, help="Create groups the sheet names but lacks."
+)
+@click.option(
+    "--exact-groups",
+    is_flag=True,
+    help="Also remove users from direct groups their groups cell does not name.",
+)
+@click.option(
+    "--suspend-missing",
+    is_flag=True,
+    help="Suspend active users that no row names (capped by --max-suspend).",
+)
+@click.option(
+    "--protect",
+    multiple=True,
+    help="A userName never suspended, or a file of them; repeatable.",
+)
 @click.option(
     "--max-suspend",
     type=click.IntRange(0),
@@ -197,7 +255,12 @@ def import_(
     sheet: str | None,
     encoding: str | None,
     match_by: str,
+    map_file: Path | None,
     apply: bool,
+    create_groups: bool,
+    exact_groups: bool,
+    suspend_missing: bool,
+    protect: tuple[str, ...],
     max_suspend: int,
     report_dir: Path | None,
     quiet: bool,
@@ -215,10 +278,15 @@ def import_(
     options = ImportOptions(
         sheet=sheet,
         encoding=encoding,
+        mapping=read_mapping(map_file) if map_file else {},
         match_by=match_by,
         apply=apply,
         max_suspend=max_suspend,
         concurrency=client.settings.concurrency,
+        create_groups=create_groups,
+        exact_groups=exact_groups,
+        suspend_missing=suspend_missing,
+        protect=protected_usernames(protect),
     )
     with output.progress("Applying") as progress:
         outcome = import_sheet(
@@ -240,6 +308,114 @@ def import_(
         raise PipelineError(
             f"{len(outcome.failed)} rows failed; see {report_dir / 'results.csv'}"
         )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sheet", help="XLSX sheet to read (default: Users, else the first).")
+@click.option("--encoding", help="CSV encoding, e.g. cp1252 (default: detected).")
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(path_type=Path),
+    help='TOML file renaming headers: "Sheet header" = "scim.header".',
+)
+@click.option(
+    "--match",
+    "match_by",
+    type=click.Choice(["userName", "externalId"]),
+    default="userName",
+    show_default=True,
+)
+@optional_server_options
+@output_options
+def validate(
+    client: ScimClient | None,
+    file: Path,
+    sheet: str | None,
+    encoding: str | None,
+    map_file: Path | None,
+    match_by: str,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Check every cell of a sheet; send nothing.
+
+    With --url (or SCIM_URL) the server's schema and users are used; without, the
+    RFC 7643 schema alone.
+
+    Example: scim-pipeline validate hires.xlsx
+    """
+    if not file.is_file():
+        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
+    output = Output(quiet, verbose)
+    options = ImportOptions(
+        sheet=sheet,
+        encoding=encoding,
+        mapping=read_mapping(map_file) if map_file else {},
+        match_by=match_by,
+    )
+    problems = validate_file(client, file, options)
+    output.problems(problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise PipelineError(f"{len(errors)} problems in {file.name}; fix them first")
+    where = "the server's schema and users" if client else "the RFC 7643 schema"
+    output.say(f"{file.name}: no problems against {where}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("onboarding-template.xlsx"),
+    show_default=True,
+)
+@optional_server_options
+@output_options
+def template(client: ScimClient | None, out: Path, quiet: bool, verbose: bool) -> None:
+    """Write an onboarding workbook built from the schema.
+
+    Example: scim-pipeline template --out hires.xlsx
+    """
+    output = Output(quiet, verbose)
+    headers = write_template(server_layout(client), out)
+    output.say(f"Wrote {out} with {len(headers)} columns")
+
+
+@cli.command()
+@optional_server_options
+@output_options
+def schema(client: ScimClient | None, quiet: bool, verbose: bool) -> None:
+    """Print the user attributes: type, required, mutability, allowed values.
+
+    Example: scim-pipeline schema --url http://127.0.0.1:8765/scim/v2 --api-key KEY
+    """
+    Output(quiet, verbose)
+    rows = schema_rows(server_layout(client))
+    table = Table(*rows[0].keys(), box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*row.values())
+    Console(highlight=False, width=200).print(table)
+
+
+def server_layout(client: ScimClient | None) -> Layout:
+    if client is None:
+        return Layout(builtin_user_schema())
+    return Layout(user_schema_from_json(client.schemas()))
+
+
+def protected_usernames(values: tuple[str, ...]) -> frozenset[str]:
+    """`--protect` values: userNames, or files with one userName per line."""
+    names: set[str] = set()
+    for value in values:
+        path = Path(value)
+        if "@" not in value and path.is_file():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            names.update(line.strip() for line in lines if line.strip())
+        else:
+            names.add(value.strip())
+    return frozenset(names)
 
 
 @cli.command()

@@ -39,9 +39,10 @@ _SPACES = re.compile(r"\s+")
 class UnknownColumn(ValueError):
     """A header that names no attribute of the schema."""
 
-    def __init__(self, header: str, suggestion: str | None) -> None:
+    def __init__(self, header: str, suggestion: str | None, why: str = "") -> None:
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        super().__init__(f"unknown column {header!r}{hint}")
+        reason = f" ({why})" if why else ""
+        super().__init__(f"unknown column {header!r}{reason}{hint}")
         self.header = header
         self.suggestion = suggestion
 
@@ -129,6 +130,11 @@ class Layout:
         headers.append(GROUPS)
         return headers
 
+    def attribute_header(self, schema: Schema, attribute: Attribute) -> str:
+        """The header of a simple attribute: bare for core and unambiguous
+        extension attributes, else its full URN path."""
+        return self._make(schema, attribute, None, SIMPLE).header
+
     def _resolve(self, header: str) -> Column:
         lowered = header.lower()
         if lowered == ID:
@@ -188,7 +194,7 @@ class Layout:
         if len(rest) > 1:
             return None
         sub = attribute.sub(rest[0]) if rest else attribute.sub("value")
-        if sub is None or sub.name in ("type", "primary"):
+        if sub is None or sub.name == "type":
             return None
         return self._make(schema, attribute, sub, ENTRY, entry_type, index)
 

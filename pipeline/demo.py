@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 
 from pipeline.console import Output
-from pipeline.jobs import ImportOptions, export_roster, import_sheet
+from pipeline.importing import ImportOptions, import_sheet
+from pipeline.roster import export_roster
 from pipeline.scim.client import ConnectionSettings, ScimClient
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -14,14 +14,19 @@ import pandas as pd
 
 from pipeline.columns import (
     CLEAR,
+    GROUPS,
     ID,
+    MANAGER,
     PRIMARY,
+    SIMPLE,
     Column,
     Layout,
     parse_bool,
     username_key,
 )
 from pipeline.errors import GuardRefused
+from pipeline.matching import ManagerRef, creation_waves
+from pipeline.memberships import GroupChange
 from pipeline.scim.dialect import Dialect
 from pipeline.validate import Problem
 
@@ -44,18 +49,22 @@ class FieldChange:
 class RowPlan:
     """What one sheet row asks for, and the requests that carry it out."""
 
-    row: int
+    row: int  # the sheet's row; 0 for a user absent from the sheet
     action: str
     user_id: str | None
     user_name: str
     changes: list[FieldChange] = field(default_factory=list)
     body: dict[str, Any] | None = None  # POST or PUT body; None when no PUT
     delete_after: bool = False  # Psoda: suspend with DELETE after any PUT
+    manager_new_user: str | None = None  # userName key of a manager created now
 
 
 @dataclass
 class Plan:
     rows: list[RowPlan]
+    groups: list[GroupChange] = field(default_factory=list)
+    waves: list[list[int]] = field(default_factory=list)  # creating rows, in order
+    problems: list[Problem] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -64,84 +73,39 @@ class Plan:
     def work(self) -> list[RowPlan]:
         return [r for r in self.rows if r.action != NOTHING]
 
-
-def match_rows(
-    frame: pd.DataFrame, users: list[dict[str, Any]], match_by: str = "userName"
-) -> tuple[pd.Series, list[Problem]]:
-    """The id of the current user each row updates, or None for a new one.
-
-    `id` wins when the cell is given; otherwise userName (case-insensitively) or
-    externalId. An unknown id, or two rows on one user, are row errors.
-    """
-    known_ids = {str(u["id"]) for u in users if u.get("id")}
-    if match_by == "externalId":
-        index = {
-            str(u["externalId"]): str(u["id"]) for u in users if u.get("externalId")
-        }
-    else:
-        index = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
-    cells = frame[match_by] if match_by in frame else pd.Series(None, index=frame.index)
-    normalise = (lambda v: v) if match_by == "externalId" else username_key
-    matched = pd.Series(
-        [None if _blank(v) else index.get(normalise(v)) for v in cells],
-        index=frame.index,
-        dtype=object,
-    )
-    problems: list[Problem] = []
-    if ID in frame:
-        ids = frame[ID]
-        unknown = ids.notna() & ~ids.isin(known_ids)
-        problems += [
-            Problem(int(r), ID, str(ids[r]), "no user with this id on the server")
-            for r in unknown[unknown].index
-        ]
-        given = ids.notna() & ~unknown
-        matched = pd.Series(
-            [ids[r] if given[r] else matched[r] for r in frame.index],
-            index=frame.index,
-            dtype=object,
-        )
-    claimed = matched.dropna()
-    first = claimed.drop_duplicates()
-    for row in claimed[claimed.duplicated()].index:
-        first_row = int(first[first == claimed[row]].index[0])
-        message = f"updates the same user as row {first_row}"
-        problems.append(
-            Problem(int(row), match_by, str(frame.at[row, match_by]), message)
-        )
-    return matched, problems
+    @property
+    def empty(self) -> bool:
+        return not self.work and not self.groups
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
+@dataclass
+class PlanInputs:
+    """Everything planning needs, read and checked beforehand."""
 
-
-def current_frame(
-    matched: pd.Series,
-    users: dict[str, dict[str, Any]],
-    layout: Layout,
-    usernames: dict[str, str],
-    memberships: dict[str, list[str]],
-    headers: list[str],
-) -> pd.DataFrame:
-    """The current value of every sheet cell, row by row, as our export shows it."""
-    rows = {
-        row: layout.flatten(users[user_id], usernames, memberships.get(user_id, ()))
-        for row, user_id in matched.dropna().items()
-    }
-    return pd.DataFrame(
-        {h: [rows.get(r, {}).get(h) for r in matched.index] for h in headers},
-        index=matched.index,
-        columns=headers,
-        dtype=object,
-    )
+    frame: pd.DataFrame  # the sheet's cells under canonical headers
+    changed: pd.DataFrame  # which cells ask for a change
+    current: pd.DataFrame  # the current value of each cell
+    matched: pd.Series  # user id per row, None for a new user
+    columns: dict[str, Column]
+    users: dict[str, dict[str, Any]]
+    layout: Layout
+    dialect: Dialect
+    managers: dict[int, ManagerRef] = field(default_factory=dict)
+    protected: frozenset[str] = frozenset()  # userName keys never suspended
+    suspend_missing: bool = False
 
 
 def typed_value(text: str | bool, column: Column) -> Any:
     """A cell's text as the JSON value the server expects."""
-    kind = column.value_type
     if isinstance(text, bool):
         return text
+    attribute = column.value_attribute
+    if column.kind == SIMPLE and attribute is not None and attribute.multi_valued:
+        return [_scalar(part.strip(), column.value_type) for part in text.split(";")]
+    return _scalar(text, column.value_type)
+
+
+def _scalar(text: str, kind: str) -> Any:
     if kind == "boolean":
         return parse_bool(text)
     if kind == "integer":
@@ -151,32 +115,50 @@ def typed_value(text: str | bool, column: Column) -> Any:
     return text
 
 
-def plan_import(
-    frame: pd.DataFrame,
-    changed: pd.DataFrame,
-    current: pd.DataFrame,
-    matched: pd.Series,
-    columns: dict[str, Column],
-    users: dict[str, dict[str, Any]],
-    layout: Layout,
-    dialect: Dialect,
-) -> Plan:
-    """One RowPlan per row; rows that change nothing plan `nothing`."""
+def plan_import(inputs: PlanInputs, group_changes: list[GroupChange]) -> Plan:
+    """One RowPlan per row (rows that change nothing plan `nothing`), the users
+    `suspend_missing` reaches, the group changes and the order of creation."""
+    columns = inputs.columns
     order = sorted(columns, key=lambda h: columns[h].kind == PRIMARY)
-    rows = []
-    for row in frame.index:
-        user_id = matched[row]
+    plan = Plan(rows=[], groups=group_changes)
+    for row in inputs.frame.index:
         edits = [
-            FieldChange(h, current.at[row, h], _shown(frame.at[row, h], columns[h]))
+            FieldChange(
+                h,
+                inputs.current.at[row, h],
+                _shown(inputs.frame.at[row, h], columns[h]),
+            )
             for h in order
-            if changed.at[row, h] and columns[h].kind != ID
+            if inputs.changed.at[row, h] and columns[h].kind not in (ID, GROUPS)
         ]
+        edits += _group_edit(inputs, row)
+        user_id = inputs.matched[row]
         if user_id is None:
-            rows.append(_create(row, frame, edits, columns, layout))
+            row_plan = _create(inputs, int(row), edits)
         else:
-            current_user = users[user_id]
-            rows.append(_update(row, current_user, edits, columns, layout, dialect))
-    return Plan(rows)
+            row_plan = _update(inputs, int(row), inputs.users[user_id], edits)
+        plan.problems += _entry_problems(row_plan, inputs.layout)
+        plan.rows.append(row_plan)
+    if inputs.suspend_missing:
+        plan.rows += _missing_users(inputs)
+    plan.problems += _protected(plan.rows, inputs.protected)
+    creating = {
+        r.row: username_key(r.user_name) for r in plan.rows if r.action == CREATE
+    }
+    plan.waves, cycles = creation_waves(creating, inputs.managers)
+    plan.problems += cycles
+    return plan
+
+
+def _group_edit(inputs: PlanInputs, row: Any) -> list[FieldChange]:
+    """The `groups` cell shows in the plan; the change itself is the group's PUT."""
+    if GROUPS not in inputs.columns or not inputs.changed.at[row, GROUPS]:
+        return []
+    return [
+        FieldChange(
+            GROUPS, inputs.current.at[row, GROUPS], inputs.frame.at[row, GROUPS]
+        )
+    ]
 
 
 def _shown(text: str, column: Column) -> Any:
@@ -186,53 +168,31 @@ def _shown(text: str, column: Column) -> Any:
     return text
 
 
-def _create(
-    row: int,
-    frame: pd.DataFrame,
-    edits: list[FieldChange],
-    columns: dict[str, Column],
-    layout: Layout,
-) -> RowPlan:
-    body: dict[str, Any] = {"schemas": [layout.schema.core.id]}
-    for edit in edits:
-        if edit.after != CLEAR:
-            layout.apply_cell(
-                body,
-                columns[edit.column],
-                typed_value(edit.after, columns[edit.column]),
-            )
-    user_name = str(frame.at[row, "userName"]) if "userName" in frame else ""
-    return RowPlan(row, CREATE, None, user_name, edits, body)
+def _create(inputs: PlanInputs, row: int, edits: list[FieldChange]) -> RowPlan:
+    body: dict[str, Any] = {"schemas": [inputs.layout.schema.core.id]}
+    manager_new_user = _apply_edits(inputs, row, body, edits, skip_active=False)
+    user_name = (
+        str(inputs.frame.at[row, "userName"]) if "userName" in inputs.frame else ""
+    )
+    return RowPlan(
+        row, CREATE, None, user_name, edits, body, manager_new_user=manager_new_user
+    )
 
 
 def _update(
-    row: int,
-    user: dict[str, Any],
-    edits: list[FieldChange],
-    columns: dict[str, Column],
-    layout: Layout,
-    dialect: Dialect,
+    inputs: PlanInputs, row: int, user: dict[str, Any], edits: list[FieldChange]
 ) -> RowPlan:
     user_id = str(user["id"])
     user_name = str(user.get("userName", ""))
     if not edits:
         return RowPlan(row, NOTHING, user_id, user_name)
     wants_active = next((e.after for e in edits if e.column == "active"), None)
-    was_active = user.get("active") is not False
-    action = UPDATE
-    if wants_active is False and was_active:
-        action = SUSPEND
-    elif wants_active is True and not was_active:
-        action = REACTIVATE
-    delete_after = action == SUSPEND and dialect.suspend_by_delete
+    action = _status_action(user, wants_active)
+    delete_after = action == SUSPEND and inputs.dialect.suspend_by_delete
     body = {k: copy.deepcopy(v) for k, v in user.items() if k not in NOT_SENT}
-    for edit in edits:
-        if delete_after and edit.column == "active":
-            continue  # the DELETE that follows suspends
-        column = columns[edit.column]
-        value = None if edit.after == CLEAR else typed_value(edit.after, column)
-        layout.apply_cell(body, column, value)
-    put_needed = any(not (delete_after and e.column == "active") for e in edits)
+    manager_new_user = _apply_edits(inputs, row, body, edits, skip_active=delete_after)
+    user_edits = [e for e in edits if e.column != GROUPS]
+    put_needed = any(not (delete_after and e.column == "active") for e in user_edits)
     return RowPlan(
         row,
         action,
@@ -241,7 +201,109 @@ def _update(
         edits,
         body if put_needed else None,
         delete_after,
+        manager_new_user,
     )
+
+
+def _status_action(user: dict[str, Any], wants_active: Any) -> str:
+    was_active = user.get("active") is not False
+    if wants_active is False and was_active:
+        return SUSPEND
+    if wants_active is True and not was_active:
+        return REACTIVATE
+    return UPDATE
+
+
+def _apply_edits(
+    inputs: PlanInputs,
+    row: int,
+    body: dict[str, Any],
+    edits: list[FieldChange],
+    skip_active: bool,
+) -> str | None:
+    """Merge the edits into a body; returns the key of a manager created this run."""
+    manager_new_user = None
+    for edit in edits:
+        column = inputs.columns.get(edit.column)
+        if column is None or column.kind == GROUPS:
+            continue
+        if skip_active and edit.column == "active":
+            continue  # the DELETE that follows suspends
+        if edit.after == CLEAR:
+            inputs.layout.apply_cell(body, column, None)
+        elif column.kind == MANAGER:
+            ref = inputs.managers[row]
+            manager_new_user = ref.new_user
+            # A new manager replaces the old one whole, display name included.
+            inputs.layout.apply_cell(body, column, None)
+            inputs.layout.apply_cell(body, column, ref.user_id or "")
+        else:
+            inputs.layout.apply_cell(body, column, typed_value(edit.after, column))
+    return manager_new_user
+
+
+def _entry_problems(row: RowPlan, layout: Layout) -> list[Problem]:
+    """At most one primary entry per multi-valued attribute, in the merged body."""
+    if row.body is None:
+        return []
+    problems = []
+    for schema in layout.schema.schemas:
+        container = (
+            row.body if schema is layout.schema.core else row.body.get(schema.id)
+        )
+        if not isinstance(container, dict):
+            continue
+        for attribute in schema.attributes:
+            entries = container.get(attribute.name)
+            if not (attribute.multi_valued and isinstance(entries, list)):
+                continue
+            primaries = [e for e in entries if isinstance(e, dict) and e.get("primary")]
+            if len(primaries) > 1:
+                message = (
+                    f"{len(primaries)} {attribute.name} are marked primary; mark one"
+                )
+                problems.append(
+                    Problem(row.row, f"{attribute.name}.primary", "", message)
+                )
+    return problems
+
+
+def _missing_users(inputs: PlanInputs) -> list[RowPlan]:
+    """Active users no row names, to suspend (`--suspend-missing`)."""
+    named = set(inputs.matched.dropna())
+    rows = []
+    for user_id, user in inputs.users.items():
+        if user_id in named or user.get("active") is False:
+            continue
+        if username_key(str(user.get("userName", ""))) in inputs.protected:
+            continue
+        change = FieldChange("active", True, False)
+        delete = inputs.dialect.suspend_by_delete
+        body = None if delete else {**_sendable(user), "active": False}
+        rows.append(
+            RowPlan(
+                0,
+                SUSPEND,
+                user_id,
+                str(user.get("userName", "")),
+                [change],
+                body,
+                delete,
+            )
+        )
+    return rows
+
+
+def _sendable(user: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in user.items() if k not in NOT_SENT}
+
+
+def _protected(rows: list[RowPlan], protected: frozenset[str]) -> list[Problem]:
+    return [
+        Problem(r.row, "active", "false", f"{r.user_name} is protected (--protect)")
+        for r in rows
+        if r.action == SUSPEND and username_key(r.user_name) in protected
+    ]
 
 
 def check_suspensions(plan: Plan, max_suspend: int) -> None:
@@ -250,5 +312,6 @@ def check_suspensions(plan: Plan, max_suspend: int) -> None:
     if count > max_suspend:
         raise GuardRefused(
             f"the plan suspends {count} users, more than --max-suspend {max_suspend}; "
-            "check the sheet's active column, or raise --max-suspend"
+            "check the sheet's active column and --suspend-missing, or raise "
+            "--max-suspend"
         )

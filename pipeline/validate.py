@@ -27,6 +27,7 @@ from pipeline.columns import (
     parse_bool,
     username_key,
 )
+from pipeline.headers import friendly_target
 
 ERROR = "error"
 WARNING = "warning"
@@ -57,17 +58,20 @@ class MappedSheet:
     problems: list[Problem]
 
 
-def map_headers(frame: pd.DataFrame, layout: Layout) -> MappedSheet:
-    """Resolve every header; an unknown or read-only one is an error on row 1."""
+def map_headers(
+    frame: pd.DataFrame, layout: Layout, mapping: dict[str, str] | None = None
+) -> MappedSheet:
+    """Resolve every header: the mapping file first, then SCIM paths, then friendly
+    names. An unknown or read-only header is an error on row 1."""
     problems: list[Problem] = []
     columns: dict[str, Column] = {}
     source: dict[str, str] = {}
     renames: dict[str, str] = {}
-    for header in frame.columns:
+    for header in map(str, frame.columns):
         try:
-            column = layout.column(str(header))
+            column = resolve_header(header, layout, mapping or {})
         except UnknownColumn as error:
-            problems.append(Problem(HEADER_ROW, str(header), str(header), str(error)))
+            problems.append(Problem(HEADER_ROW, header, header, str(error)))
             continue
         if column.kind == IGNORED:
             problems.append(
@@ -83,16 +87,45 @@ def map_headers(frame: pd.DataFrame, layout: Layout) -> MappedSheet:
             problems.append(Problem(HEADER_ROW, header, header, message))
             continue
         columns[column.header] = column
-        source[column.header] = str(header)
-        renames[str(header)] = column.header
+        source[column.header] = header
+        renames[header] = column.header
     mapped = frame[list(renames)].rename(columns=renames)
     return MappedSheet(mapped, columns, source, problems)
 
 
+def resolve_header(header: str, layout: Layout, mapping: dict[str, str]) -> Column:
+    """The column a sheet header stands for; UnknownColumn names the closest one."""
+    target = mapping.get(header)
+    if target is not None:
+        try:
+            return layout.column(target)
+        except UnknownColumn as error:
+            raise UnknownColumn(
+                header, error.suggestion, f"the mapping file maps it to {target!r}"
+            ) from error
+    try:
+        return layout.column(header)
+    except UnknownColumn as error:
+        friendly = friendly_target(header)
+        if friendly is None:
+            raise
+        try:
+            return layout.column(friendly)
+        except UnknownColumn:
+            raise error from None
+
+
 def changed_cells(
-    frame: pd.DataFrame, current: pd.DataFrame, columns: dict[str, Column]
+    frame: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: dict[str, Column],
+    exact_groups: bool = False,
 ) -> pd.DataFrame:
-    """True where a non-blank cell asks for something other than the current value."""
+    """True where a non-blank cell asks for something other than the current value.
+
+    A `groups` cell only adds memberships unless `exact_groups`, so it changes
+    something only when it names a group the user is not in.
+    """
     changed = pd.DataFrame(False, index=frame.index, columns=frame.columns)
     for header, column in columns.items():
         cells = frame[header]
@@ -105,8 +138,22 @@ def changed_cells(
         wanted = normalised(cells[present], column)
         had = normalised(now[present], column)
         differs = ~(wanted.eq(had) & had.notna())
+        if column.kind == GROUPS and not exact_groups:
+            differs = pd.Series(
+                [
+                    _adds_groups(w, h, c)
+                    for w, h, c in zip(wanted, had, cells[present], strict=True)
+                ],
+                index=wanted.index,
+            )
         changed.loc[present[present].index, header] = differs.to_numpy()
     return changed
+
+
+def _adds_groups(wanted: Any, had: Any, cell: str) -> bool:
+    if cell == CLEAR:
+        return bool(had)
+    return not set(wanted) <= set(had or ())
 
 
 def normalised(values: pd.Series, column: Column) -> pd.Series:
@@ -143,7 +190,8 @@ def check_cells(
     columns: dict[str, Column],
     creating: pd.Series,
 ) -> list[Problem]:
-    """Type, format and required checks on the cells that change something."""
+    """Type, format, mutability and required checks on the cells that change
+    something."""
     problems: list[Problem] = []
     for header, column in columns.items():
         mask = changed[header]
@@ -152,17 +200,21 @@ def check_cells(
         cells = frame.loc[mask, header].astype(str)
         clear = cells == CLEAR
         problems += _column_problems(cells[~clear], column)
-        if column.kind in (GROUPS, MANAGER):
-            problems += _rows(
-                cells,
-                header,
-                "changing group memberships and managers from a sheet is not "
-                "supported yet; leave the cell as exported, or blank",
-            )
-        elif clear.any() and _required(column):
+        if clear.any() and _required(column):
             problems += _rows(cells[clear], header, f"{header} is required")
+        if _immutable(column):
+            existing = cells[~creating[mask]]
+            message = f"{header} cannot change once set (immutable)"
+            problems += _rows(existing, header, message)
     problems += _missing_required(frame, columns, creating)
     return problems
+
+
+def _immutable(column: Column) -> bool:
+    return any(
+        a is not None and a.mutability == "immutable"
+        for a in (column.attribute, column.sub)
+    )
 
 
 def _column_problems(cells: pd.Series, column: Column) -> list[Problem]:

@@ -146,5 +146,12 @@ def test_demo_runs_the_main_job(tmp_path):
     for folder in ("before", "after"):
         assert (tmp_path / "demo" / folder / "roster.xlsx").is_file()
     reports = sorted(p.name for p in (tmp_path / "demo" / "import").iterdir())
-    assert reports == ["before.jsonl", "plan.csv", "plan.xlsx", "results.csv"]
+    assert reports == [
+        "before.jsonl",
+        "failed.csv",
+        "plan.csv",
+        "plan.xlsx",
+        "results.csv",
+        "undo.csv",
+    ]
     assert "Applied: 13 rows done, 0 failed" in result.stderr

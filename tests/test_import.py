@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import GuardRefused
-from pipeline.jobs import ImportOptions, import_sheet
+from pipeline.importing import ImportOptions, import_sheet
 from tests.replay import DATA, load_case
 from tests.sandbox_kit import ENTERPRISE, seeded_app, user
 
@@ -245,16 +245,6 @@ def test_sheet_problems_are_all_reported_together(wsgi_client, tmp_path):
         (5, "id", "no user with this id on the server"),
     ]
     assert app.writes() == []
-
-
-def test_changing_groups_is_refused_for_now(wsgi_client, tmp_path):
-    app = seeded_app(tmp_path, [user("u1", "ana@example.com")])
-    sheet = write_csv(tmp_path / "s.csv", "userName,groups\nana@example.com,Staff\n")
-
-    outcome = run_import(wsgi_client, app, sheet, tmp_path)
-
-    assert [(p.row, p.column) for p in outcome.errors] == [(2, "groups")]
-    assert "not supported yet" in outcome.errors[0].problem
 
 
 def test_plan_only_sends_nothing_and_writes_the_plan(wsgi_client, tmp_path):

@@ -10,7 +10,8 @@ from scim2_server.applications.wsgi import WSGIApplication
 from scim2_server.memory import InMemoryStorage
 from scim2_server.utils import load_default_provider
 
-from pipeline.jobs import ImportOptions, export_roster, import_sheet
+from pipeline.importing import ImportOptions, import_sheet
+from pipeline.roster import export_roster
 from tests.replay import DATA
 from tests.sandbox_kit import Recorder, seeded_app
 

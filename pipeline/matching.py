@@ -1,0 +1,179 @@
+"""Which user each sheet row is about, and the references rows make to users.
+
+Rows match by `id` when the cell is given, else by userName (case-insensitively) or
+externalId. Managers are named by userName and resolve to an id on the server, or
+to a user another row creates in the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipeline.columns import ID, MANAGER, Layout, username_key
+from pipeline.validate import Problem
+
+
+def match_rows(
+    frame: pd.DataFrame, users: list[dict[str, Any]], match_by: str = "userName"
+) -> tuple[pd.Series, list[Problem]]:
+    """The id of the current user each row updates, or None for a new one.
+
+    `id` wins when the cell is given; otherwise userName (case-insensitively) or
+    externalId. An unknown id, or two rows on one user, are row errors.
+    """
+    known_ids = {str(u["id"]) for u in users if u.get("id")}
+    if match_by == "externalId":
+        index = {
+            str(u["externalId"]): str(u["id"]) for u in users if u.get("externalId")
+        }
+    else:
+        index = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
+    cells = frame[match_by] if match_by in frame else pd.Series(None, index=frame.index)
+    normalise = (lambda v: v) if match_by == "externalId" else username_key
+    matched = pd.Series(
+        [None if _blank(v) else index.get(normalise(v)) for v in cells],
+        index=frame.index,
+        dtype=object,
+    )
+    problems: list[Problem] = []
+    if ID in frame:
+        ids = frame[ID]
+        unknown = ids.notna() & ~ids.isin(known_ids)
+        problems += [
+            Problem(int(r), ID, str(ids[r]), "no user with this id on the server")
+            for r in unknown[unknown].index
+        ]
+        given = ids.notna() & ~unknown
+        matched = pd.Series(
+            [ids[r] if given[r] else matched[r] for r in frame.index],
+            index=frame.index,
+            dtype=object,
+        )
+    claimed = matched.dropna()
+    first = claimed.drop_duplicates()
+    for row in claimed[claimed.duplicated()].index:
+        first_row = int(first[first == claimed[row]].index[0])
+        message = f"updates the same user as row {first_row}"
+        problems.append(
+            Problem(int(row), match_by, str(frame.at[row, match_by]), message)
+        )
+    return matched, problems
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def current_frame(
+    matched: pd.Series,
+    users: dict[str, dict[str, Any]],
+    layout: Layout,
+    usernames: dict[str, str],
+    memberships: dict[str, list[str]],
+    headers: list[str],
+) -> pd.DataFrame:
+    """The current value of every sheet cell, row by row, as our export shows it."""
+    rows = {
+        row: layout.flatten(users[user_id], usernames, memberships.get(user_id, ()))
+        for row, user_id in matched.dropna().items()
+    }
+    return pd.DataFrame(
+        {h: [rows.get(r, {}).get(h) for r in matched.index] for h in headers},
+        index=matched.index,
+        columns=headers,
+        dtype=object,
+    )
+
+
+@dataclass(frozen=True)
+class ManagerRef:
+    """A manager: an existing user's id, or the userName key of a user created now."""
+
+    user_id: str | None = None
+    new_user: str | None = None
+
+
+def resolve_managers(
+    cells: pd.Series,
+    matched: pd.Series,
+    users: list[dict[str, Any]],
+    new_users: dict[int, str],
+) -> tuple[dict[int, ManagerRef], list[Problem]]:
+    """The manager each changed `manager` cell names; an unknown one is a row error."""
+    by_name = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
+    ids = {str(u["id"]) for u in users}
+    created = set(new_users.values())
+    resolved: dict[int, ManagerRef] = {}
+    problems: list[Problem] = []
+    for row, cell in cells.items():
+        key = username_key(str(cell))
+        own = matched.get(row) or new_users.get(int(row))
+        if key in by_name:
+            ref = ManagerRef(user_id=by_name[key])
+        elif key in created:
+            ref = ManagerRef(new_user=key)
+        elif str(cell) in ids:
+            ref = ManagerRef(user_id=str(cell))
+        else:
+            message = f"no user {cell!r} on the server or in this sheet"
+            problems.append(Problem(int(row), MANAGER, str(cell), message))
+            continue
+        if own is not None and own in (ref.user_id, ref.new_user):
+            problems.append(
+                Problem(int(row), MANAGER, str(cell), "a user cannot manage themself")
+            )
+            continue
+        resolved[int(row)] = ref
+    return resolved, problems
+
+
+def username_conflicts(
+    frame: pd.DataFrame, matched: pd.Series, users: list[dict[str, Any]]
+) -> list[Problem]:
+    """A userName another user on the server already has, for a different row's user."""
+    if "userName" not in frame:
+        return []
+    owners = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
+    problems = []
+    for row, cell in frame["userName"].dropna().items():
+        owner = owners.get(username_key(str(cell)))
+        if owner is not None and owner != matched.get(row):
+            message = f"userName already belongs to another user (id {owner})"
+            problems.append(Problem(int(row), "userName", str(cell), message))
+    return problems
+
+
+def creation_waves(
+    rows: dict[int, str], managers: dict[int, ManagerRef]
+) -> tuple[list[list[int]], list[Problem]]:
+    """Rows creating users, in waves: a manager is created before those it manages.
+
+    `rows` maps each creating row to its userName key. Rows whose managers form a
+    cycle among new users are row errors.
+    """
+    row_of = {key: row for row, key in rows.items()}
+    waiting = dict(rows)
+    done: set[str] = set()
+    waves: list[list[int]] = []
+    while waiting:
+        wave = [
+            row
+            for row in waiting
+            if (ref := managers.get(row)) is None
+            or ref.new_user is None
+            or ref.new_user in done
+            or ref.new_user not in row_of
+        ]
+        if not wave:
+            break
+        waves.append(sorted(wave))
+        for row in wave:
+            done.add(waiting.pop(row))
+    problems = [
+        Problem(row, MANAGER, "", "managers among new users form a cycle")
+        for row in sorted(waiting)
+    ]
+    return waves, problems
