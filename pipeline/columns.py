@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from pipeline.scim.schema import ENTERPRISE_USER, Attribute, Schema, UserSchema
 
 CLEAR = "<clear>"
@@ -87,6 +89,13 @@ def parse_bool(text: str) -> bool | None:
 def username_key(text: str) -> str:
     """The form in which two userNames are the same: trimmed, NFC, case-folded."""
     return unicodedata.normalize("NFC", text.strip()).casefold()
+
+
+def username_keys(names: pd.Series) -> pd.Series:
+    """`username_key` over a column of cells at once; blanks stay None."""
+    present = names.dropna().astype(str)
+    keys = present.str.strip().str.normalize("NFC").str.casefold()
+    return keys.reindex(names.index).astype(object).where(names.notna(), None)
 
 
 def scalar_text(value: Any) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.apply import DONE, RowResult, apply_plan
-from pipeline.columns import GROUPS, MANAGER, Layout, username_key
+from pipeline.columns import GROUPS, MANAGER, Layout, username_key, username_keys
 from pipeline.errors import IncompleteExport
 from pipeline.extract import Listing, group_memberships
 from pipeline.matching import (
@@ -247,12 +247,8 @@ def new_user_keys(frame: pd.DataFrame, matched: pd.Series) -> dict[int, str]:
     """The userName key of each row that creates a user."""
     if "userName" not in frame:
         return {}
-    names = frame["userName"]
-    return {
-        int(row): username_key(str(names[row]))
-        for row in matched.index
-        if matched[row] is None and names[row] is not None
-    }
+    keys = username_keys(frame.loc[matched.isna(), "userName"]).dropna()
+    return {int(row): str(key) for row, key in keys.items()}
 
 
 def sort_problems(found: list[Problem]) -> list[Problem]:

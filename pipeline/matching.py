@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.columns import ID, MANAGER, Layout, username_key
+from pipeline.columns import ID, MANAGER, Layout, username_key, username_keys
 from pipeline.validate import Problem
 
 
@@ -31,13 +31,12 @@ def match_rows(
         }
     else:
         index = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
-    cells = frame[match_by] if match_by in frame else pd.Series(None, index=frame.index)
-    normalise = (lambda v: v) if match_by == "externalId" else username_key
-    matched = pd.Series(
-        [None if _blank(v) else index.get(normalise(v)) for v in cells],
-        index=frame.index,
-        dtype=object,
-    )
+    blank = pd.Series(None, index=frame.index, dtype=object)
+    cells = frame.get(match_by, blank)
+    keys = cells if match_by == "externalId" else username_keys(cells)
+    found = keys.map(index)
+    matched = found.astype(object).where(found.notna(), None)
+    by = pd.Series(match_by, index=frame.index, dtype=object)
     problems: list[Problem] = []
     if ID in frame:
         ids = frame[ID]
@@ -47,24 +46,19 @@ def match_rows(
             for r in unknown[unknown].index
         ]
         given = ids.notna() & ~unknown
-        matched = pd.Series(
-            [ids[r] if given[r] else matched[r] for r in frame.index],
-            index=frame.index,
-            dtype=object,
+        matched = (
+            ids.where(given, matched)
+            .astype(object)
+            .where(given | matched.notna(), None)
         )
+        cells = ids.where(given, cells)
+        by = by.where(~given, ID)
     claimed = matched.dropna()
-    first = claimed.drop_duplicates()
+    first_row = pd.Series(claimed.index, index=claimed.values).groupby(level=0).first()
     for row in claimed[claimed.duplicated()].index:
-        first_row = int(first[first == claimed[row]].index[0])
-        message = f"updates the same user as row {first_row}"
-        problems.append(
-            Problem(int(row), match_by, str(frame.at[row, match_by]), message)
-        )
+        message = f"updates the same user as row {int(first_row[claimed[row]])}"
+        problems.append(Problem(int(row), by[row], str(cells[row]), message))
     return matched, problems
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def current_frame(

@@ -26,6 +26,7 @@ from pipeline.columns import (
     UnknownColumn,
     parse_bool,
     username_key,
+    username_keys,
 )
 from pipeline.headers import friendly_target
 
@@ -129,24 +130,23 @@ def changed_cells(
     changed = pd.DataFrame(False, index=frame.index, columns=frame.columns)
     for header, column in columns.items():
         cells = frame[header]
-        present = cells.notna()
-        if not present.any():
-            continue
-        now = (
-            current[header] if header in current else pd.Series(None, index=frame.index)
-        )
-        wanted = normalised(cells[present], column)
-        had = normalised(now[present], column)
-        differs = ~(wanted.eq(had) & had.notna())
-        if column.kind == GROUPS and not exact_groups:
-            differs = pd.Series(
-                [
-                    _adds_groups(w, h, c)
-                    for w, h, c in zip(wanted, had, cells[present], strict=True)
-                ],
-                index=wanted.index,
-            )
-        changed.loc[present[present].index, header] = differs.to_numpy()
+        if header in current:
+            now = current[header]
+        else:
+            now = pd.Series(None, index=frame.index, dtype=object)
+        # A value where there is none is a change; clearing nothing is not.
+        fresh = cells.notna() & now.isna() & (cells != CLEAR)
+        both = cells.notna() & now.notna()
+        differs = pd.Series(False, index=frame.index)
+        if both.any():
+            wanted, had = normalised(cells[both], column), normalised(now[both], column)
+            if column.kind == GROUPS and not exact_groups:
+                pairs = zip(wanted, had, cells[both], strict=True)
+                compared = [_adds_groups(w, h, c) for w, h, c in pairs]
+            else:
+                compared = list(~wanted.eq(had))
+            differs[both] = compared
+        changed[header] = (fresh | differs).to_numpy()
     return changed
 
 
@@ -287,8 +287,8 @@ def duplicate_usernames(frame: pd.DataFrame) -> list[Problem]:
     if "userName" not in frame:
         return []
     names = frame["userName"].dropna()
-    keys = names.map(username_key)
-    first_row = keys.drop_duplicates().reset_index().set_index("userName")["index"]
+    keys = username_keys(names)
+    first_row = pd.Series(keys.index, index=keys.values).groupby(level=0).first()
     repeated = keys.duplicated()
     return [
         Problem(

@@ -94,7 +94,7 @@ PLANTED = [
     (57, "Manager", "nobody", "no user 'nobody' on the server or in this sheet"),
     (58, "Username", None, "userName is required for a new user"),
     (59, "Username", None, "userName is required for a new user"),
-    (5, "Username", "<clear>", "userName is required"),
+    (5, "Username", "<clear>", "userName is required for a new user"),
     (60, "Manager", "hire018@example.com", "a user cannot manage themself"),
     (61, "Email", "x@@example.com", "not an email address"),
     (62, "Email", "@example.com", "not an email address"),
