@@ -88,14 +88,23 @@ def parse_bool(text: str) -> bool | None:
 
 def username_key(text: str) -> str:
     """The form in which two userNames are the same: trimmed, NFC, case-folded."""
-    return unicodedata.normalize("NFC", text.strip()).casefold()
+    text = text.strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.casefold()
 
 
-def username_keys(names: pd.Series) -> pd.Series:
-    """`username_key` over a column of cells at once; blanks stay None."""
-    present = names.dropna().astype(str)
-    keys = present.str.strip().str.normalize("NFC").str.casefold()
-    return keys.reindex(names.index).astype(object).where(names.notna(), None)
+def username_keys(frame: pd.DataFrame) -> pd.Series:
+    """`username_key` of every row's userName cell; None where it is blank."""
+    if "userName" not in frame:
+        return pd.Series(None, index=frame.index, dtype=object)
+    keys = [
+        None
+        if name is None or (isinstance(name, float) and name != name)
+        else username_key(str(name))
+        for name in frame["userName"]
+    ]
+    return pd.Series(keys, index=frame.index, dtype=object)
 
 
 def scalar_text(value: Any) -> str:
@@ -117,6 +126,7 @@ class Layout:
         self.enterprise = schema.enterprise
         self._bare = self._bare_extension_names()
         self._cache: dict[str, Column] = {}
+        self._made: dict[tuple[str, str, str, str, str, int], Column] = {}
 
     # Headers -> columns
 
@@ -215,6 +225,30 @@ class Layout:
         kind: str,
         entry_type: str = "",
         index: int = 1,
+    ) -> Column:
+        key = (
+            schema.id,
+            attribute.name,
+            sub.name if sub else "",
+            kind,
+            entry_type,
+            index,
+        )
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._new_column(
+                schema, attribute, sub, kind, entry_type, index
+            )
+        return made
+
+    def _new_column(
+        self,
+        schema: Schema,
+        attribute: Attribute,
+        sub: Attribute | None,
+        kind: str,
+        entry_type: str,
+        index: int,
     ) -> Column:
         path = [attribute.name]
         if kind == PRIMARY:

@@ -108,7 +108,7 @@ def import_sheet(
         group_changes = plan_group_changes(
             changed_in(inputs.frame, inputs.changed, GROUPS),
             inputs.matched,
-            new_user_keys(inputs.frame, inputs.matched),
+            inputs.new_users,
             roster.groups.resources,
             group_memberships(roster.groups.resources),
             {i: str(u.get("userName", "")) for i, u in inputs.users.items()},
@@ -182,7 +182,9 @@ def check_sheet(
     usernames = {i: str(u.get("userName", "")) for i, u in users.items()}
     memberships = group_memberships(roster.groups.resources)
 
-    matched, match_problems = match_rows(frame, user_list, options.match_by)
+    keys = username_keys(frame)
+    matched, match_problems = match_rows(frame, user_list, options.match_by, keys)
+    new_users = new_user_keys(keys, matched)
     current = current_frame(
         matched, users, roster.layout, usernames, memberships, list(frame.columns)
     )
@@ -192,7 +194,7 @@ def check_sheet(
         changed_in(frame, changed, MANAGER),
         matched,
         user_list,
-        new_user_keys(frame, matched),
+        new_users,
     )
     group_problems = check_group_names(
         changed_in(frame, changed, GROUPS),
@@ -203,10 +205,10 @@ def check_sheet(
         manager_problems = group_problems = []
     found = [
         *mapped.problems,
-        *duplicate_usernames(frame),
+        *duplicate_usernames(frame, keys),
         *match_problems,
         *username_conflicts(
-            frame[creating | _any(changed, "userName")], matched, user_list
+            frame[creating | _any(changed, "userName")], matched, user_list, keys
         ),
         *check_cells(frame, changed, columns, creating),
         *manager_problems,
@@ -223,6 +225,7 @@ def check_sheet(
         layout=roster.layout,
         dialect=dialect,
         managers=managers,
+        new_users=new_users,
         protected=frozenset(username_key(p) for p in options.protect),
         suspend_missing=options.suspend_missing,
     )
@@ -243,12 +246,10 @@ def _any(changed: pd.DataFrame, header: str) -> pd.Series:
     return changed[header]
 
 
-def new_user_keys(frame: pd.DataFrame, matched: pd.Series) -> dict[int, str]:
+def new_user_keys(usernames: pd.Series, matched: pd.Series) -> dict[int, str]:
     """The userName key of each row that creates a user."""
-    if "userName" not in frame:
-        return {}
-    keys = username_keys(frame.loc[matched.isna(), "userName"]).dropna()
-    return {int(row): str(key) for row, key in keys.items()}
+    keys = usernames[matched.isna()].dropna()
+    return dict(zip(map(int, keys.index), map(str, keys), strict=True))
 
 
 def sort_problems(found: list[Problem]) -> list[Problem]:

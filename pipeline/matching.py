@@ -10,14 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from pipeline.columns import ID, MANAGER, Layout, username_key, username_keys
+from pipeline.columns import ID, MANAGER, Layout, username_key
 from pipeline.validate import Problem
 
 
 def match_rows(
-    frame: pd.DataFrame, users: list[dict[str, Any]], match_by: str = "userName"
+    frame: pd.DataFrame,
+    users: list[dict[str, Any]],
+    match_by: str,
+    usernames: pd.Series,
 ) -> tuple[pd.Series, list[Problem]]:
     """The id of the current user each row updates, or None for a new one.
 
@@ -33,7 +37,7 @@ def match_rows(
         index = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
     blank = pd.Series(None, index=frame.index, dtype=object)
     cells = frame.get(match_by, blank)
-    keys = cells if match_by == "externalId" else username_keys(cells)
+    keys = cells if match_by == "externalId" else usernames
     found = keys.map(index)
     matched = found.astype(object).where(found.notna(), None)
     by = pd.Series(match_by, index=frame.index, dtype=object)
@@ -70,16 +74,14 @@ def current_frame(
     headers: list[str],
 ) -> pd.DataFrame:
     """The current value of every sheet cell, row by row, as our export shows it."""
-    rows = {
-        row: layout.flatten(users[user_id], usernames, memberships.get(user_id, ()))
-        for row, user_id in matched.dropna().items()
-    }
-    return pd.DataFrame(
-        {h: [rows.get(r, {}).get(h) for r in matched.index] for h in headers},
-        index=matched.index,
-        columns=headers,
-        dtype=object,
-    )
+    columns = {h: np.full(len(matched), None, dtype=object) for h in headers}
+    for position, user_id in enumerate(matched):
+        if user_id is None:
+            continue
+        row = layout.flatten(users[user_id], usernames, memberships.get(user_id, ()))
+        for header in headers:
+            columns[header][position] = row.get(header)
+    return pd.DataFrame(columns, index=matched.index, columns=headers, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -125,19 +127,26 @@ def resolve_managers(
 
 
 def username_conflicts(
-    frame: pd.DataFrame, matched: pd.Series, users: list[dict[str, Any]]
+    frame: pd.DataFrame,
+    matched: pd.Series,
+    users: list[dict[str, Any]],
+    usernames: pd.Series,
 ) -> list[Problem]:
     """A userName another user on the server already has, for a different row's user."""
     if "userName" not in frame:
         return []
     owners = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}
-    problems = []
-    for row, cell in frame["userName"].dropna().items():
-        owner = owners.get(username_key(str(cell)))
-        if owner is not None and owner != matched.get(row):
-            message = f"userName already belongs to another user (id {owner})"
-            problems.append(Problem(int(row), "userName", str(cell), message))
-    return problems
+    owner = usernames.map(owners)
+    clash = owner.notna() & (owner.astype(object) != matched.reindex(owner.index))
+    return [
+        Problem(
+            int(row),
+            "userName",
+            str(frame.at[row, "userName"]),
+            f"userName already belongs to another user (id {owner[row]})",
+        )
+        for row in clash[clash].index
+    ]
 
 
 def creation_waves(

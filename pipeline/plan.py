@@ -91,6 +91,7 @@ class PlanInputs:
     layout: Layout
     dialect: Dialect
     managers: dict[int, ManagerRef] = field(default_factory=dict)
+    new_users: dict[int, str] = field(default_factory=dict)  # row -> userName key
     protected: frozenset[str] = frozenset()  # userName keys never suspended
     suspend_missing: bool = False
 

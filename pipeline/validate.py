@@ -6,6 +6,7 @@ own odd data round-trips. Checks run column by column over the whole frame.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,16 +27,15 @@ from pipeline.columns import (
     UnknownColumn,
     parse_bool,
     username_key,
-    username_keys,
 )
 from pipeline.headers import friendly_target
 
 ERROR = "error"
 WARNING = "warning"
 HEADER_ROW = 1
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-INTEGER = r"^[+-]?\d+$"
-DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+INTEGER = re.compile(r"[+-]?\d+")
+DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -127,26 +127,23 @@ def changed_cells(
     A `groups` cell only adds memberships unless `exact_groups`, so it changes
     something only when it names a group the user is not in.
     """
-    changed = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    known = current.reindex(columns=frame.columns).notna()
+    # A value where there is none is a change; clearing nothing is not.
+    changed = frame.notna() & ~known & frame.ne(CLEAR)
+    both = frame.notna() & known
     for header, column in columns.items():
-        cells = frame[header]
-        if header in current:
-            now = current[header]
+        rows = both[header]
+        if not rows.any():
+            continue
+        cells = frame.loc[rows, header]
+        wanted = normalised(cells, column)
+        had = normalised(current.loc[rows, header], column)
+        if column.kind == GROUPS and not exact_groups:
+            pairs = zip(wanted, had, cells, strict=True)
+            differs = [_adds_groups(w, h, c) for w, h, c in pairs]
         else:
-            now = pd.Series(None, index=frame.index, dtype=object)
-        # A value where there is none is a change; clearing nothing is not.
-        fresh = cells.notna() & now.isna() & (cells != CLEAR)
-        both = cells.notna() & now.notna()
-        differs = pd.Series(False, index=frame.index)
-        if both.any():
-            wanted, had = normalised(cells[both], column), normalised(now[both], column)
-            if column.kind == GROUPS and not exact_groups:
-                pairs = zip(wanted, had, cells[both], strict=True)
-                compared = [_adds_groups(w, h, c) for w, h, c in pairs]
-            else:
-                compared = list(~wanted.eq(had))
-            differs[both] = compared
-        changed[header] = (fresh | differs).to_numpy()
+            differs = list(~wanted.eq(had))
+        changed.loc[rows, header] = differs
     return changed
 
 
@@ -158,30 +155,51 @@ def _adds_groups(wanted: Any, had: Any, cell: str) -> bool:
 
 def normalised(values: pd.Series, column: Column) -> pd.Series:
     """Cells in the form two equal values share; None where there is no value."""
+    kind = column.value_type
+    if column.kind == GROUPS:
+        form = _group_set
+    elif column.kind == MANAGER:
+        form = username_key
+    elif kind == "boolean":
+        form = _boolean
+    elif kind in ("integer", "decimal"):
+        form = _number
+    else:
+        form = _text
+    cells = [
+        None if value is None or value != value else form(_as_text(value, kind))
+        for value in values
+    ]
+    return pd.Series(cells, index=values.index, dtype=object)
 
-    def one(value: Any) -> Any:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return None
-        if isinstance(value, bool):
-            return value if column.value_type == "boolean" else str(value).lower()
-        text = unicodedata.normalize("NFC", str(value).strip())
-        if column.kind == GROUPS:
-            return tuple(
-                sorted({username_key(n) for n in text.split(";") if n.strip()})
-            )
-        if column.kind == MANAGER:
-            return username_key(text)
-        if column.value_type == "boolean":
-            parsed = parse_bool(text)
-            return text if parsed is None else parsed
-        if column.value_type in ("integer", "decimal"):
-            try:
-                return float(text)
-            except ValueError:
-                return text
-        return text
 
-    return values.map(one).astype(object)
+def _as_text(value: Any, kind: str) -> Any:
+    if isinstance(value, bool):
+        return value if kind == "boolean" else str(value).lower()
+    return value if isinstance(value, str) else str(value)
+
+
+def _text(text: str) -> str:
+    text = text.strip()
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _group_set(text: str) -> tuple[str, ...]:
+    return tuple(sorted({username_key(n) for n in text.split(";") if n.strip()}))
+
+
+def _boolean(value: str | bool) -> Any:
+    if isinstance(value, bool):
+        return value
+    parsed = parse_bool(value)
+    return value.strip() if parsed is None else parsed
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()
 
 
 def check_cells(
@@ -193,17 +211,17 @@ def check_cells(
     """Type, format, mutability and required checks on the cells that change
     something."""
     problems: list[Problem] = []
+    cleared = frame.eq(CLEAR)
     for header, column in columns.items():
         mask = changed[header]
         if not mask.any():
             continue
-        cells = frame.loc[mask, header].astype(str)
-        clear = cells == CLEAR
-        problems += _column_problems(cells[~clear], column)
-        if clear.any() and _required(column):
-            problems += _rows(cells[clear], header, f"{header} is required")
+        clear = mask & cleared[header]
+        problems += _column_problems(frame.loc[mask & ~clear, header], column)
+        if _required(column) and clear.any():
+            problems += _rows(frame.loc[clear, header], header, f"{header} is required")
         if _immutable(column):
-            existing = cells[~creating[mask]]
+            existing = frame.loc[mask & ~creating, header]
             message = f"{header} cannot change once set (immutable)"
             problems += _rows(existing, header, message)
     problems += _missing_required(frame, columns, creating)
@@ -225,13 +243,14 @@ def _column_problems(cells: pd.Series, column: Column) -> list[Problem]:
     if column.kind == PRIMARY:
         return []
     if kind == "boolean":
-        bad = cells.map(lambda text: parse_bool(text) is None).astype(bool)
+        valid = [word for word in pd.unique(cells) if parse_bool(word) is not None]
+        bad = ~cells.isin(valid)
         return _rows(cells[bad], header, "not a boolean: use true/false, yes/no or 1/0")
     if kind == "integer":
-        bad = ~cells.str.fullmatch(INTEGER)
+        bad = _mismatches(cells, INTEGER)
         return _rows(cells[bad], header, "not a whole number")
     if kind == "decimal":
-        bad = ~cells.str.fullmatch(DECIMAL)
+        bad = _mismatches(cells, DECIMAL)
         return _rows(cells[bad], header, "not a number")
     if kind == "dateTime":
         parsed = pd.to_datetime(cells, format="ISO8601", errors="coerce", utc=True)
@@ -239,9 +258,15 @@ def _column_problems(cells: pd.Series, column: Column) -> list[Problem]:
             cells[parsed.isna()], header, "not an ISO 8601 date, e.g. 2026-01-31"
         )
     if is_email(column):
-        bad = ~cells.str.fullmatch(EMAIL)
+        bad = _mismatches(cells, EMAIL)
         return _rows(cells[bad], header, "not an email address")
     return []
+
+
+def _mismatches(cells: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    """True for the cells the pattern does not match whole."""
+    match = pattern.fullmatch
+    return pd.Series([match(c) is None for c in cells], index=cells.index, dtype=bool)
 
 
 def is_email(column: Column) -> bool:
@@ -282,14 +307,16 @@ def _missing_required(
     return problems
 
 
-def duplicate_usernames(frame: pd.DataFrame) -> list[Problem]:
+def duplicate_usernames(frame: pd.DataFrame, usernames: pd.Series) -> list[Problem]:
     """userNames equal after trim, NFC and case folding, reported on the later rows."""
     if "userName" not in frame:
         return []
-    names = frame["userName"].dropna()
-    keys = username_keys(names)
-    first_row = pd.Series(keys.index, index=keys.values).groupby(level=0).first()
+    keys = usernames.dropna()
     repeated = keys.duplicated()
+    if not repeated.any():
+        return []
+    names = frame["userName"]
+    first_row = pd.Series(keys.index, index=keys.values).groupby(level=0).first()
     return [
         Problem(
             int(row),

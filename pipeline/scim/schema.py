@@ -32,10 +32,14 @@ class Attribute:
     def writable(self) -> bool:
         return self.mutability != "readOnly"
 
+    def __post_init__(self) -> None:
+        by_name = {a.name.lower(): a for a in self.sub_attributes}
+        object.__setattr__(self, "_by_name", by_name)
+
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute of that name, case-insensitively (RFC 7643 2.1)."""
-        wanted = name.lower()
-        return next((a for a in self.sub_attributes if a.name.lower() == wanted), None)
+        found: Attribute | None = self._by_name.get(name.lower())  # type: ignore[attr-defined]
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attribute:
@@ -62,9 +66,14 @@ class Schema:
     name: str
     attributes: tuple[Attribute, ...]
 
+    def __post_init__(self) -> None:
+        by_name = {a.name.lower(): a for a in self.attributes}
+        object.__setattr__(self, "_by_name", by_name)
+
     def attribute(self, name: str) -> Attribute | None:
-        wanted = name.lower()
-        return next((a for a in self.attributes if a.name.lower() == wanted), None)
+        """The attribute of that name, case-insensitively (RFC 7643 2.1)."""
+        found: Attribute | None = self._by_name.get(name.lower())  # type: ignore[attr-defined]
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
