@@ -77,3 +77,16 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def make_folder(path: Path, *, mode: int | None = None) -> None:
+    """Create a folder for output (and its parents), or say why it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if mode is not None:
+            path.chmod(mode)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PipelineError(
+            f"cannot create the folder {path}: {reason}; choose a writable folder"
+        ) from exc

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from pipeline import __version__
 from pipeline.columns import Layout
-from pipeline.console import Output
+from pipeline.console import Output, counted
 from pipeline.errors import PipelineError, UsageError
 from pipeline.headers import read_mapping
 from pipeline.importing import ImportOptions, import_sheet, validate_file
@@ -120,6 +120,16 @@ SERVER_OPTION_NAMES = (
 )
 
 
+def read_key_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(
+            f"cannot read the key from {path} ({type(error).__name__}); give a text "
+            "file holding only the key"
+        ) from error
+
+
 def connection_settings(
     url: str | None, api_key: str | None, api_key_file: Path | None, **rest: Any
 ) -> ConnectionSettings:
@@ -128,7 +138,9 @@ def connection_settings(
             "no server URL; give --url https://<tenant>/scim/v2 or set SCIM_URL"
         )
     if api_key_file is not None:
-        api_key = api_key_file.read_text(encoding="utf-8").strip()
+        if api_key:
+            raise UsageError("give one of --api-key, --api-key-file and SCIM_API_KEY")
+        api_key = read_key_file(api_key_file)
     if not api_key:
         raise UsageError(
             "no API key; give --api-key KEY, --api-key-file FILE or set SCIM_API_KEY"
@@ -271,8 +283,7 @@ def import_(
     Example: scim-pipeline import hires.xlsx --url http://127.0.0.1:8765/scim/v2
     --api-key KEY --apply
     """
-    if not file.is_file():
-        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
+    check_input_file(file)
     output = Output(quiet, verbose)
     report_dir = report_dir or Path("output") / f"import-{utc_stamp()}"
     options = ImportOptions(
@@ -295,7 +306,8 @@ def import_(
     output.problems(outcome.problems)
     if outcome.errors:
         raise PipelineError(
-            f"{len(outcome.errors)} problems in {file.name}, nothing was sent; "
+            f"{counted(len(outcome.errors), 'problem')} in {file.name}, nothing was "
+            "sent; "
             f"fix them and run again (list in {report_dir / 'errors.csv'})"
         )
     assert outcome.plan is not None
@@ -306,7 +318,8 @@ def import_(
     output.say(f"Reports in {report_dir}/")
     if outcome.failed:
         raise PipelineError(
-            f"{len(outcome.failed)} rows failed; see {report_dir / 'results.csv'}"
+            f"{counted(len(outcome.failed), 'row')} failed; see "
+            f"{report_dir / 'failed.csv'} (importable as is) and results.csv"
         )
 
 
@@ -346,8 +359,7 @@ def validate(
 
     Example: scim-pipeline validate hires.xlsx
     """
-    if not file.is_file():
-        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
+    check_input_file(file)
     output = Output(quiet, verbose)
     options = ImportOptions(
         sheet=sheet,
@@ -359,7 +371,9 @@ def validate(
     output.problems(problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise PipelineError(f"{len(errors)} problems in {file.name}; fix them first")
+        raise PipelineError(
+            f"{counted(len(errors), 'problem')} in {file.name}; fix them first"
+        )
     where = "the server's schema and users" if client else "the RFC 7643 schema"
     output.say(f"{file.name}: no problems against {where}")
 
@@ -403,6 +417,13 @@ def server_layout(client: ScimClient | None) -> Layout:
     if client is None:
         return Layout(builtin_user_schema())
     return Layout(user_schema_from_json(client.schemas()))
+
+
+def check_input_file(file: Path) -> None:
+    if file.is_dir():
+        raise UsageError(f"{file} is a folder; give the path of a CSV or XLSX file")
+    if not file.is_file():
+        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
 
 
 def protected_usernames(values: tuple[str, ...]) -> frozenset[str]:
@@ -457,8 +478,10 @@ def sandbox(
     output = Output(quiet, verbose)
 
     def announce(url: str, key: str) -> None:
+        # Only a key made up here is shown; one the user chose stays unprinted.
+        shown = key if api_key is None else "the one given with --api-key"
         output.console.print(f"SCIM sandbox ({dialect}) at {url}", markup=False)
-        output.console.print(f"API key: {key}", markup=False)
+        output.console.print(f"API key: {shown}", markup=False)
         output.console.print("Press Ctrl-C to stop.", markup=False)
 
     serve(
@@ -494,10 +517,19 @@ def main() -> None:
     try:
         code = cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("Interrupted; the reports hold what was done so far.", err=True)
+        click.echo(
+            "Interrupted; writes already sent stay done. Run the same command again "
+            "to see what is left.",
+            err=True,
+        )
         sys.exit(130)
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx else "scim-pipeline"
+        hint = f"see '{command} --help'"
+        click.echo(f"Error: {error.format_message()}; {hint}", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"Error: {error.format_message()}", err=True)
         sys.exit(error.exit_code)
     except PipelineError as error:
         click.echo(f"Error: {error}", err=True)

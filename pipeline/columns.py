@@ -86,6 +86,11 @@ def parse_bool(text: str) -> bool | None:
     return None
 
 
+def as_bool(value: Any) -> bool | None:
+    """A JSON boolean as is; a server's string "false" as False, not True."""
+    return value if isinstance(value, bool) else parse_bool(str(value))
+
+
 def username_key(text: str) -> str:
     """The form in which two userNames are the same: trimmed, NFC, case-folded."""
     text = text.strip()
@@ -381,7 +386,9 @@ class Layout:
                     scalar_text(v) for v in value
                 )
             elif attribute.name == "active" and schema is self.schema.core:
-                row["active"] = bool(value)
+                row["active"] = (
+                    value if isinstance(value, bool) else parse_bool(str(value))
+                )
             else:
                 row[self._make(schema, attribute, None, SIMPLE).header] = scalar_text(
                     value
@@ -551,12 +558,21 @@ def _order_key(layout: Layout, column: Column) -> tuple[Any, ...]:
     return (rank, schemas.index(owner), owner.attributes.index(attribute), *detail)
 
 
+# People read a name given name first, whatever order the schema lists it in.
+_NAME_ORDER = ("givenName", "middleName", "familyName", "honorificPrefix")
+
+
 def _detail_key(column: Column) -> tuple[Any, ...]:
     attribute = column.attribute
     assert attribute is not None
     sub_position = (
         attribute.sub_attributes.index(column.sub) if column.sub is not None else -1
     )
+    if attribute.name == "name" and column.sub is not None:
+        sub = column.sub.name
+        sub_position = (
+            _NAME_ORDER.index(sub) - 10 if sub in _NAME_ORDER else sub_position
+        )
     if column.kind == PRIMARY:
         return (1, "", 0, 0)
     if column.kind == ENTRY:

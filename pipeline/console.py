@@ -37,7 +37,7 @@ class Output:
 
     def say(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(message, markup=False)
+            self.console.print(message, markup=False, soft_wrap=True)
 
     @contextmanager
     def progress(self, label: str) -> Iterator[Callable[[int, int | None], None]]:
@@ -67,7 +67,7 @@ class Output:
             table.add_column(name, overflow="fold")
         for p in problems[:TABLE_ROWS]:
             problem = p.problem if p.severity == "error" else f"warning: {p.problem}"
-            table.add_row(str(p.row), p.column, p.value[:40], problem)
+            table.add_row(str(p.row), p.column, shorten(p.value), problem)
         self.console.print(table)
         if len(problems) > TABLE_ROWS:
             self.say(f"... and {len(problems) - TABLE_ROWS} more")
@@ -98,7 +98,8 @@ class Output:
     def results(self, results: list[RowResult]) -> None:
         failed = [r for r in results if r.outcome != "done"]
         self.say(
-            f"Applied: {len(results) - len(failed)} rows done, {len(failed)} failed"
+            f"Applied: {counted(len(results) - len(failed), 'row')} done, "
+            f"{len(failed)} failed"
         )
         for r in failed[:TABLE_ROWS]:
             self.say(f"  row {r.row} ({r.action}): {r.error}")
@@ -106,7 +107,7 @@ class Output:
 
 def _changes(row: RowPlan) -> str:
     if row.action == "create":
-        return f"new user with {len(row.changes)} attributes"
+        return f"new user with {counted(len(row.changes), 'attribute')}"
     return "; ".join(
         f"{c.column}: {_cell(c.before) or '(blank)'} -> {_cell(c.after)}"
         for c in row.changes
@@ -118,7 +119,16 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)[:40]
+    return shorten(str(value))
+
+
+def shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 row`, `2 rows`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 class _Formatter(logging.Formatter):

@@ -166,7 +166,7 @@ def groups_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
             "externalId": pd.Series(
                 [g.get("externalId") for g in groups], dtype=object
             ),
-            "members": pd.Series(
+            "memberCount": pd.Series(
                 [len(g.get("members") or ()) for g in groups], dtype="int64"
             ),
         }
@@ -181,13 +181,15 @@ def members_frame(
 ) -> pd.DataFrame:
     """One row per group and direct member, named by userName or displayName."""
     names = {str(u.get("id")): u.get("userName") for u in users}
+    group_ids = {str(g.get("id")) for g in groups}
     names.update({str(g.get("id")): g.get("displayName") for g in groups})
     rows = [
         (
             group.get("id"),
             group.get("displayName"),
             member.get("value"),
-            member.get("type") or ("Group" if _is_group(member, groups) else "User"),
+            member.get("type")
+            or ("Group" if str(member.get("value")) in group_ids else "User"),
             names.get(str(member.get("value")), member.get("display")),
         )
         for group in groups
@@ -195,7 +197,3 @@ def members_frame(
         if isinstance(member, dict)
     ]
     return pd.DataFrame(rows, columns=MEMBER_COLUMNS, dtype=object)
-
-
-def _is_group(member: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
-    return any(str(g.get("id")) == str(member.get("value")) for g in groups)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.apply import DONE, RowResult, apply_plan
+from pipeline.atomic import make_folder
 from pipeline.columns import GROUPS, MANAGER, Layout, username_key, username_keys
-from pipeline.errors import IncompleteExport
+from pipeline.errors import GuardRefused, IncompleteExport
 from pipeline.extract import Listing, group_memberships
 from pipeline.matching import (
     current_frame,
@@ -101,7 +102,7 @@ def import_sheet(
             "; ".join(roster.problems)
             + "; refusing to plan an import against a partial list of users"
         )
-    report_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(report_dir)
     inputs, problems, names = check_sheet(sheet.frame, roster, options, client.dialect)
     outcome = ImportOutcome(report_dir, problems)
     if not outcome.errors:
@@ -124,10 +125,12 @@ def import_sheet(
 
     plan = outcome.plan
     assert plan is not None
-    check_suspensions(plan, options.max_suspend)
     write_plan(plan, report_dir)
     if show_plan is not None:
         show_plan(plan)
+    check_suspensions(plan, options.max_suspend)
+    if options.apply and any(row.delete_after for row in plan.work):
+        check_delete_suspends(client)
     if options.apply and not plan.empty:
         groups = {str(g["id"]): g for g in roster.groups.resources}
         concurrency = options.concurrency
@@ -139,6 +142,20 @@ def import_sheet(
         write_failed(sheet.frame, results, report_dir)
         write_undo(plan, results, report_dir)
     return outcome
+
+
+def check_delete_suspends(client: ScimClient) -> None:
+    """Refuse to suspend by DELETE on a server that looks like plain RFC 7644.
+
+    Psoda serves no /ServiceProviderConfig; an RFC server does, and there DELETE
+    removes the user for good.
+    """
+    if client.serves("/ServiceProviderConfig"):
+        raise GuardRefused(
+            "the server answers /ServiceProviderConfig like a plain RFC 7644 server, "
+            "where DELETE removes a user for good; nothing was sent. Add --dialect "
+            "rfc to suspend with active=false"
+        )
 
 
 def validate_file(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.atomic import make_folder
 from pipeline.columns import Layout
 from pipeline.export import write_csv, write_jsonl, write_xlsx
 from pipeline.extract import (
@@ -82,7 +83,7 @@ def export_roster(
         "Groups": groups_frame(groups),
         "Members": members_frame(users, groups),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     files: list[Path] = []
     if "csv" in formats:
         for name, frame in frames.items():

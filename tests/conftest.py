@@ -23,13 +23,15 @@ def wsgi_client() -> Iterator[Callable[..., ScimClient]]:
     """Make a ScimClient talking to a WSGI app in process."""
     clients: list[ScimClient] = []
 
-    def make(app: Any, **settings: Any) -> ScimClient:
+    def make(
+        app: Any, sleep: Callable[[float], None] | None = None, **settings: Any
+    ) -> ScimClient:
         settings.setdefault("api_key", "test-key")
         settings.setdefault("url", BASE_URL)
         client = ScimClient(
             ConnectionSettings(**settings),
             transport=httpx.WSGITransport(app=app),
-            sleep=lambda seconds: None,
+            sleep=sleep or (lambda seconds: None),
         )
         clients.append(client)
         return client

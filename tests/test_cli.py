@@ -155,3 +155,41 @@ def test_demo_runs_the_main_job(tmp_path):
         "undo.csv",
     ]
     assert "Applied: 13 rows done, 0 failed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "--format", "pdf"], "Error: Invalid value for '--format'"),
+        (["export", "--page-size", "0"], "Error: Invalid value for '--page-size'"),
+        (["import"], "Error: Missing argument 'FILE'"),
+    ],
+)
+def test_wrong_usage_is_one_error_line(args, message):
+    result = run_cli(*args)
+
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(message)
+    assert "--help'" in result.stderr
+
+
+def test_output_folder_that_cannot_be_made_is_one_error_line(sandbox_url, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+
+    result = run_cli(
+        "export",
+        "--url",
+        sandbox_url,
+        "--api-key",
+        "right-key",
+        "--out",
+        str(blocker / "sub"),
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"Error: cannot create the folder {blocker / 'sub'}"
+    )
+    assert "Traceback" not in result.stderr

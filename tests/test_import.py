@@ -272,3 +272,54 @@ def test_xlsx_sheet_named_users_is_read(wsgi_client, tmp_path):
     outcome = run_import(wsgi_client, app, tmp_path / "in.xlsx", tmp_path, apply=False)
 
     assert outcome.plan is not None and outcome.plan.count("create") == 2
+
+
+def test_psoda_dialect_refuses_to_delete_on_an_rfc_server(wsgi_client, tmp_path):
+    app = seeded_app(
+        tmp_path, [user("u1", "ana@example.com", active=True)], dialect="rfc"
+    )
+    sheet = write_csv(tmp_path / "s.csv", "userName,active\nana@example.com,no\n")
+
+    with pytest.raises(GuardRefused, match="Add --dialect rfc"):
+        run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert app.writes() == []
+    plan = (tmp_path / "report" / "plan.csv").read_text(encoding="utf-8-sig")
+    assert plan.splitlines()[1] == "2,suspend,active,true,false"
+
+
+def test_two_rows_with_one_id_are_an_error_without_a_username_column(
+    wsgi_client, tmp_path
+):
+    app = seeded_app(tmp_path, [user("u1", "ana@example.com")])
+    sheet = write_csv(tmp_path / "s.csv", "id,title\nu1,A\nu1,B\n")
+
+    outcome = run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert [(p.row, p.column, p.value, p.problem) for p in outcome.errors] == [
+        (3, "id", "u1", "updates the same user as row 2")
+    ]
+
+
+def test_clearing_an_empty_attribute_changes_nothing(wsgi_client, tmp_path):
+    app = seeded_app(tmp_path, [user("u1", "ana@example.com")])
+    sheet = write_csv(
+        tmp_path / "s.csv", "userName,nickName\nana@example.com,<clear>\n"
+    )
+
+    outcome = run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert outcome.plan is not None and outcome.plan.empty
+    assert app.writes() == []
+
+
+def test_renaming_onto_another_users_name_is_an_error(wsgi_client, tmp_path):
+    users = [user("u1", "ana@example.com"), user("u2", "bo@example.com")]
+    app = seeded_app(tmp_path, users)
+    sheet = write_csv(tmp_path / "s.csv", "id,userName\nu2,ANA@example.com\n")
+
+    outcome = run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert [(p.row, p.column, p.problem) for p in outcome.errors] == [
+        (2, "userName", "userName already belongs to another user (id u1)")
+    ]

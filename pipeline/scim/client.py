@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import ipaddress
 import logging
 import math
 import random
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 SCIM_JSON = "application/scim+json"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+NOT_PROCESSED = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,21 @@ def check_url(url: str, allow_http: bool) -> None:
         )
     if parts.username or parts.password:
         raise UsageError("put no credentials in --url; use --api-key or SCIM_API_KEY")
-    remote = parts.hostname not in LOOPBACK_HOSTS
+    remote = not is_loopback(parts.hostname)
     if parts.scheme == "http" and remote and not allow_http:
         raise UsageError(
             f"plain http to {parts.hostname} would send the key unencrypted; "
             "use https, or --allow-http if you really mean it"
         )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -166,6 +176,16 @@ class ScimClient:
     def delete(self, endpoint: str, id_: str) -> ScimResponse:
         return self.request("DELETE", f"/{endpoint}/{id_}")
 
+    def serves(self, path: str) -> bool:
+        """Whether a GET of this path succeeds (404 and 501 mean no)."""
+        try:
+            self.get(path)
+        except ScimHttpError as error:
+            if error.status in (404, 405, 501):
+                return False
+            raise
+        return True
+
     def schemas(self) -> list[dict[str, Any]]:
         """The server's schema documents; empty when it serves none."""
         try:
@@ -237,10 +257,18 @@ class ScimClient:
     def _retry_wait(
         self, method: str, response: httpx.Response | None, attempt: int
     ) -> float | None:
-        """How long to wait before retrying, or None when not to retry."""
-        if method not in IDEMPOTENT or attempt >= self.settings.max_retries:
+        """How long to wait before retrying, or None when not to retry.
+
+        429 and 503 mean the request was not processed, so any method is sent
+        again; other failures only for methods that are safe to repeat.
+        """
+        if attempt >= self.settings.max_retries:
             return None
-        if response is not None and response.status_code not in RETRY_STATUSES:
+        status = response.status_code if response is not None else None
+        not_processed = status in NOT_PROCESSED
+        if method not in IDEMPOTENT and not not_processed:
+            return None
+        if status is not None and status not in RETRY_STATUSES:
             return None
         asked = retry_after_seconds(response) if response is not None else None
         if asked is None:
@@ -264,6 +292,10 @@ class ScimClient:
             )
         detail = error_detail(response)
         message = f"{method} {path} answered HTTP {status}"
+        if status == 404 and method == "GET":
+            detail = (
+                f"{detail}; check that --url is the SCIM base URL, ending in /scim/v2"
+            ).lstrip("; ")
         return ScimHttpError(
             f"{message}: {detail}" if detail else message, status, detail
         )
