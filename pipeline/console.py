@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline.apply import RowResult
+from pipeline.memberships import GroupChange
 from pipeline.plan import Plan, RowPlan
 from pipeline.validate import Problem
 
@@ -77,12 +78,15 @@ class Output:
         if self.quiet:
             return
         work = plan.work
-        if work:
+        if work or plan.groups:
             table = Table(title="Plan", title_justify="left")
             for name in ("row", "action", "user", "changes"):
                 table.add_column(name, overflow="fold")
             for row in work[:TABLE_ROWS]:
-                table.add_row(str(row.row), row.action, row.user_name, _changes(row))
+                shown_row = str(row.row) if row.row else "-"
+                table.add_row(shown_row, row.action, row.user_name, _changes(row))
+            for change in plan.groups[:TABLE_ROWS]:
+                table.add_row("", change.action, change.display_name, _group(change))
             self.console.print(table)
             if len(work) > TABLE_ROWS:
                 self.say(f"... and {len(work) - TABLE_ROWS} more rows in plan.csv")
@@ -91,6 +95,11 @@ class Output:
             for a in ("create", "update", "suspend", "reactivate")
             if plan.count(a)
         )
+        if plan.groups:
+            groups = counted(len(plan.groups), "group")
+            counts = (
+                f"{counts}, {groups} to change" if counts else f"{groups} to change"
+            )
         self.say(
             f"Plan: {counts or 'nothing to do'}; {plan.count('nothing')} unchanged"
         )
@@ -112,6 +121,16 @@ def _changes(row: RowPlan) -> str:
         f"{c.column}: {_cell(c.before) or '(blank)'} -> {_cell(c.after)}"
         for c in row.changes
     )
+
+
+def _group(change: GroupChange) -> str:
+    parts = [
+        f"{attribute}: {_cell(before) or '(blank)'} -> {_cell(after)}"
+        for attribute, (before, after) in change.attributes.items()
+    ]
+    if change.changes_members:
+        parts.append(f"members {change.summary()}")
+    return "; ".join(parts)
 
 
 def _cell(value: object) -> str:

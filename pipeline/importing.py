@@ -23,7 +23,12 @@ from pipeline.matching import (
     resolve_managers,
     username_conflicts,
 )
-from pipeline.memberships import check_group_names, plan_group_changes
+from pipeline.memberships import (
+    GroupChange,
+    check_group_names,
+    plan_group_changes,
+    plan_group_sheet,
+)
 from pipeline.plan import Plan, PlanInputs, check_suspensions, plan_import
 from pipeline.reports import (
     write_errors,
@@ -36,7 +41,7 @@ from pipeline.roster import Roster, read_roster
 from pipeline.scim.client import ScimClient
 from pipeline.scim.dialect import PSODA, Dialect
 from pipeline.scim.schema import builtin_user_schema
-from pipeline.sheets import read_sheet
+from pipeline.sheets import read_groups_sheet, read_sheet
 from pipeline.validate import (
     ERROR,
     Problem,
@@ -103,7 +108,15 @@ def import_sheet(
             + "; refusing to plan an import against a partial list of users"
         )
     make_folder(report_dir)
-    inputs, problems, names = check_sheet(sheet.frame, roster, options, client.dialect)
+    groups_sheet = read_groups_sheet(path, sheet.sheet_name)
+    sheet_changes, sheet_problems = plan_group_sheet(
+        groups_sheet if groups_sheet is not None else pd.DataFrame(),
+        roster.groups.resources,
+    )
+    inputs, problems, names = check_sheet(
+        sheet.frame, roster, options, client.dialect, created_groups(sheet_changes)
+    )
+    problems = sort_problems([*problems, *sheet_problems])
     outcome = ImportOutcome(report_dir, problems)
     if not outcome.errors:
         group_changes = plan_group_changes(
@@ -114,6 +127,7 @@ def import_sheet(
             group_memberships(roster.groups.resources),
             {i: str(u.get("userName", "")) for i, u in inputs.users.items()},
             options.exact_groups,
+            sheet_changes,
         )
         outcome.plan = plan_import(inputs, group_changes)
         planned = in_sheet_terms(outcome.plan.problems, names)
@@ -188,6 +202,7 @@ def check_sheet(
     roster: Roster,
     options: ImportOptions,
     dialect: Dialect,
+    new_groups: frozenset[str] = frozenset(),
     offline: bool = False,
 ) -> tuple[PlanInputs, list[Problem], dict[str, str]]:
     """Every check over every cell; the inputs of planning; and the sheet's own
@@ -217,6 +232,7 @@ def check_sheet(
         changed_in(frame, changed, GROUPS),
         roster.groups.resources,
         options.create_groups,
+        new_groups,
     )
     if offline:
         manager_problems = group_problems = []
@@ -248,6 +264,13 @@ def check_sheet(
     )
     names = {h: mapped.source_headers.get(h, h) for h in frame.columns}
     return inputs, sort_problems(in_sheet_terms(found, names)), names
+
+
+def created_groups(changes: dict[str, GroupChange]) -> frozenset[str]:
+    """The case-folded names of the groups the Groups sheet creates."""
+    return frozenset(
+        username_key(c.display_name) for c in changes.values() if c.group_id is None
+    )
 
 
 def changed_in(frame: pd.DataFrame, changed: pd.DataFrame, header: str) -> pd.Series:

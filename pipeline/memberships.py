@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.columns import CLEAR, GROUPS, username_key
+from pipeline.columns import ID as ID_COLUMN
 from pipeline.validate import Problem
 
 
@@ -28,10 +29,16 @@ class GroupChange:
     remove_ids: list[str] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # id or key -> userName
+    # From the Groups sheet: attribute -> (before, after); after None removes it.
+    attributes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def action(self) -> str:
         return "create group" if self.group_id is None else "update group"
+
+    @property
+    def changes_members(self) -> bool:
+        return bool(self.add_ids or self.add_new_users or self.remove_ids)
 
     def summary(self) -> str:
         added = [self.names.get(i, i) for i in [*self.add_ids, *self.add_new_users]]
@@ -54,9 +61,13 @@ def index_groups(groups: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def check_group_names(
-    cells: pd.Series, groups: list[dict[str, Any]], create_groups: bool
+    cells: pd.Series,
+    groups: list[dict[str, Any]],
+    create_groups: bool,
+    created: frozenset[str] = frozenset(),
 ) -> list[Problem]:
-    """Unknown names (unless `create_groups`) and names that match two groups."""
+    """Unknown names (unless `create_groups`, or the Groups sheet creates them) and
+    names that match two groups. `created` holds case-folded names."""
     index = index_groups(groups)
     problems = []
     for row, cell in cells.items():
@@ -68,7 +79,7 @@ def check_group_names(
                 ids = ", ".join(str(g.get("id")) for g in found)
                 message = f"group {name!r} matches {len(found)} groups ({ids})"
                 problems.append(Problem(int(row), GROUPS, str(cell), message))
-            elif not found and not create_groups:
+            elif not found and not create_groups and username_key(name) not in created:
                 message = (
                     f"no group named {name!r}; check the name, or add "
                     "--create-groups to create it"
@@ -85,18 +96,20 @@ def plan_group_changes(
     memberships: dict[str, list[str]],
     usernames: dict[str, str],
     exact: bool,
+    from_sheet: dict[str, GroupChange] | None = None,
 ) -> list[GroupChange]:
-    """One GroupChange per group whose members change.
+    """One GroupChange per group whose members or attributes change.
 
     `cells` are the changed `groups` cells by row; `matched` the user id per row;
-    `new_users` the userName key of each row that creates a user.
+    `new_users` the userName key of each row that creates a user; `from_sheet` the
+    changes the Groups sheet asks for, by `group_key`.
     """
     index = index_groups(groups)
-    changes: dict[str, GroupChange] = {}
+    changes: dict[str, GroupChange] = dict(from_sheet or {})
 
     def change_for(name: str) -> GroupChange:
         found = index.get(username_key(name))
-        key = str(found[0]["id"]) if found else f"new:{username_key(name)}"
+        key = group_key(str(found[0]["id"]) if found else None, name)
         if key not in changes:
             group_id = str(found[0]["id"]) if found else None
             shown = str(found[0].get("displayName")) if found else name
@@ -128,6 +141,69 @@ def plan_group_changes(
     return list(changes.values())
 
 
+def group_key(group_id: str | None, name: str) -> str:
+    """How a group's change is filed: its id, or its name while it has none."""
+    return group_id if group_id is not None else f"new:{username_key(name)}"
+
+
+GROUP_SHEET_ATTRIBUTES = ("displayName", "externalId")
+GROUP_SHEET_IGNORED = frozenset({"members", "memberCount"})
+
+
+def plan_group_sheet(
+    frame: pd.DataFrame, groups: list[dict[str, Any]]
+) -> tuple[dict[str, GroupChange], list[Problem]]:
+    """Groups the workbook's Groups sheet creates or renames, by `group_key`.
+
+    Rows with an `id` change that group; rows without one match by displayName or
+    create the group. Problems name the sheet: `Groups!displayName`.
+    """
+    problems = [
+        Problem(1, f"Groups!{h}", h, "unknown column; use id, displayName, externalId")
+        for h in frame.columns
+        if h not in (ID_COLUMN, *GROUP_SHEET_ATTRIBUTES, *GROUP_SHEET_IGNORED)
+    ]
+    by_id = {str(g.get("id")): g for g in groups}
+    index = index_groups(groups)
+    changes: dict[str, GroupChange] = {}
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row, cells in zip(frame.index, records, strict=True):
+        group_id = cells.get(ID_COLUMN)
+        name = cells.get("displayName")
+        if group_id is not None and group_id not in by_id:
+            message = "no group with this id on the server"
+            problems.append(Problem(int(row), "Groups!id", group_id, message))
+            continue
+        if group_id is None:
+            if name is None:
+                continue
+            found = index.get(username_key(name), [])
+            if len(found) > 1:
+                message = f"matches {len(found)} groups; give the id"
+                problems.append(Problem(int(row), "Groups!displayName", name, message))
+                continue
+            group_id = str(found[0]["id"]) if found else None
+        current = by_id.get(group_id) if group_id else None
+        change = GroupChange(group_id, str(name or (current or {}).get("displayName")))
+        for attribute in GROUP_SHEET_ATTRIBUTES:
+            wanted = cells.get(attribute)
+            before = (current or {}).get(attribute)
+            if (
+                wanted is None
+                or wanted == before
+                or (wanted == CLEAR and before is None)
+            ):
+                continue
+            change.attributes[attribute] = (before, None if wanted == CLEAR else wanted)
+        key = group_key(group_id, change.display_name)
+        if key in changes:
+            message = "names the same group as an earlier row"
+            problems.append(Problem(int(row), "Groups!displayName", str(name), message))
+        elif current is None or change.attributes:
+            changes[key] = change
+    return changes, problems
+
+
 def group_body(
     group: dict[str, Any] | None,
     change: GroupChange,
@@ -138,6 +214,11 @@ def group_body(
     body = {k: v for k, v in (group or {}).items() if k != "meta"}
     body.setdefault("schemas", [schema_id])
     body.setdefault("displayName", change.display_name)
+    for attribute, (_, after) in change.attributes.items():
+        if after is None:
+            body.pop(attribute, None)
+        else:
+            body[attribute] = after
     removed = set(change.remove_ids)
     members = [
         m

@@ -39,10 +39,15 @@ def plan_frame(plan: Plan) -> pd.DataFrame:
         for row in plan.work
         for change in row.changes
     ]
-    lines += [
-        ("", change.action, "members", change.display_name, change.summary())
-        for change in plan.groups
-    ]
+    for change in plan.groups:
+        lines += [
+            ("", change.action, f"group {attribute}", before, after)
+            for attribute, (before, after) in change.attributes.items()
+        ]
+        if change.changes_members:
+            lines.append(
+                ("", change.action, "members", change.display_name, change.summary())
+            )
     return pd.DataFrame(lines, columns=PLAN_COLUMNS, dtype=object)
 
 

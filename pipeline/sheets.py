@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DEFAULT_SHEET = "Users"
+GROUPS_SHEET = "Groups"
 DELIMITERS = ",;\t"
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -68,6 +69,23 @@ def read_sheet(
         f"{path.name}: cannot read {suffix or 'a file without extension'} files; "
         "save the sheet as .xlsx or .csv"
     )
+
+
+def read_groups_sheet(path: str | Path, users_sheet: str | None) -> pd.DataFrame | None:
+    """The workbook's `Groups` sheet, if it has one besides the users' sheet."""
+    path = Path(path)
+    if path.suffix.lower() not in XLSX_SUFFIXES:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        book = openpyxl.load_workbook(path, read_only=True)
+    names = list(book.sheetnames)
+    book.close()
+    wanted = next((n for n in names if n.casefold() == GROUPS_SHEET.casefold()), None)
+    if wanted is None or wanted == users_sheet:
+        return None
+    header, columns, _ = _read_xlsx(path, wanted)
+    return _build_frame(path, header, columns)
 
 
 def _read_csv(

@@ -252,3 +252,67 @@ def test_failed_rows_and_undo_are_importable(wsgi_client, tmp_path):
     }
     staff = wsgi_client(app).get("/Groups/g1")
     assert [m["value"] for m in staff["members"]] == ["u2"]
+
+
+def workbook(path: Path, users: list[list], groups: list[list]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Users"
+    for line in users:
+        book["Users"].append(line)
+    sheet = book.create_sheet("Groups")
+    for line in groups:
+        sheet.append(line)
+    book.save(path)
+    return path
+
+
+def test_groups_sheet_creates_and_renames_groups(wsgi_client, tmp_path):
+    app = seeded_app(
+        tmp_path,
+        [user("u1", "ana@example.com")],
+        [group("g1", "Staff", "u1"), group("g2", "Field")],
+    )
+    sheet = workbook(
+        tmp_path / "in.xlsx",
+        [["userName", "groups"], ["ana@example.com", "Staff;Night Shift"]],
+        [
+            ["id", "displayName", "externalId", "memberCount"],
+            ["g1", "Staff", None, 1],
+            ["g2", "Field Ops", "F-1", 0],
+            [None, "Night Shift", None, None],
+        ],
+    )
+
+    outcome = import_sheet(
+        wsgi_client(app), sheet, tmp_path / "r", ImportOptions(apply=True)
+    )
+
+    assert outcome.failed == []
+    writes = {(w.method, w.path): w.body for w in app.writes()}
+    assert set(writes) == {("PUT", "/scim/v2/Groups/g2"), ("POST", "/scim/v2/Groups")}
+    renamed = writes[("PUT", "/scim/v2/Groups/g2")]
+    assert (renamed["displayName"], renamed["externalId"]) == ("Field Ops", "F-1")
+    created = writes[("POST", "/scim/v2/Groups")]
+    assert created["displayName"] == "Night Shift"
+    assert [m["value"] for m in created["members"]] == ["u1"]
+    plan = (tmp_path / "r" / "plan.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert ",update group,group displayName,Field,Field Ops" in plan
+    assert ",create group,members,Night Shift,+ana@example.com" in plan
+
+
+def test_groups_sheet_problems_name_the_sheet(wsgi_client, tmp_path):
+    app = seeded_app(tmp_path, [user("u1", "ana@example.com")], [group("g1", "Staff")])
+    sheet = workbook(
+        tmp_path / "in.xlsx",
+        [["userName"], ["ana@example.com"]],
+        [["id", "displayName", "owner"], ["g9", "Ghost", "x"]],
+    )
+
+    outcome = import_sheet(wsgi_client(app), sheet, tmp_path / "r", ImportOptions())
+
+    assert [(p.row, p.column, p.problem) for p in outcome.errors] == [
+        (1, "Groups!owner", "unknown column; use id, displayName, externalId"),
+        (2, "Groups!id", "no group with this id on the server"),
+    ]

@@ -323,3 +323,55 @@ def test_renaming_onto_another_users_name_is_an_error(wsgi_client, tmp_path):
     assert [(p.row, p.column, p.problem) for p in outcome.errors] == [
         (2, "userName", "userName already belongs to another user (id u1)")
     ]
+
+
+def test_na_null_none_and_nan_are_real_names(wsgi_client, tmp_path):
+    app = seeded_app(tmp_path, [])
+    sheet = write_csv(
+        tmp_path / "s.csv",
+        "userName,name.givenName,name.familyName\n"
+        "NA,Nadia,NULL\nnull@example.com,None,nan\nNone,N/A,Na\n",
+    )
+
+    outcome = run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert outcome.errors == []
+    assert [(b["userName"], b["name"]) for b in posted(app)] == [
+        ("NA", {"givenName": "Nadia", "familyName": "NULL"}),
+        ("null@example.com", {"givenName": "None", "familyName": "nan"}),
+        ("None", {"givenName": "N/A", "familyName": "Na"}),
+    ]
+
+
+def test_usernames_equal_after_nfc_case_and_spaces_are_duplicates(
+    wsgi_client, tmp_path
+):
+    app = seeded_app(tmp_path, [])
+    decomposed = "Jose\u0301@example.com"
+    sheet = write_csv(
+        tmp_path / "s.csv",
+        f"userName\nJos\u00e9@example.com\n{decomposed}\nJOSÉ@EXAMPLE.COM  \n",
+    )
+
+    outcome = run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert [(p.row, p.problem) for p in outcome.errors] == [
+        (3, "duplicate of row 2"),
+        (4, "duplicate of row 2"),
+    ]
+    assert app.writes() == []
+
+
+def test_cp1252_semicolon_csv_keeps_accents(wsgi_client, tmp_path):
+    app = seeded_app(tmp_path, [])
+    sheet = tmp_path / "s.csv"
+    sheet.write_bytes(
+        "userName;name.givenName;name.familyName\n"
+        "jose@example.com;José;Müller\n".encode("cp1252")
+    )
+
+    run_import(wsgi_client, app, sheet, tmp_path)
+
+    assert [b["name"] for b in posted(app)] == [
+        {"givenName": "José", "familyName": "Müller"}
+    ]
