@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.columns import username_key
-from pipeline.errors import ScimError, ScimHttpError
+from pipeline.errors import ConnectionFailed, ScimError, ScimHttpError
 from pipeline.export import write_jsonl
+from pipeline.extract import fetch_all
 from pipeline.memberships import GroupChange, group_body
-from pipeline.plan import CREATE, Plan, RowPlan
+from pipeline.plan import CREATE, Plan, RowPlan, merge_into
 from pipeline.scim.client import ScimClient
 from pipeline.scim.schema import CORE_GROUP, ENTERPRISE_USER
 
@@ -47,6 +48,7 @@ class _Run:
     def __init__(self, client: ScimClient, total: int, progress: Progress | None):
         self.client = client
         self.created: dict[str, str] = {}  # userName key -> new id
+        self.unsettled: list[tuple[RowPlan, ScimError]] = []
         self.results: list[RowResult] = []
         self.total = total
         self.progress = progress
@@ -80,6 +82,7 @@ def apply_plan(
     with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
         for wave in plan.waves:
             _stage(pool, [by_row[row] for row in wave], lambda r: _create(run, r))
+            _settle_creates(run, client.settings.page_size)
         others = [r for r in work if r.action != CREATE]
         _stage(pool, others, lambda r: _update(run, r))
         _stage(pool, plan.groups, lambda g: _group(run, g, groups))
@@ -93,17 +96,91 @@ def _stage(pool: ThreadPoolExecutor, items: Iterable[Any], task: Callable) -> No
 
 
 def _create(run: _Run, row: RowPlan) -> None:
+    """POST a new user. A 409, or an answer that never came, is settled later by
+    reading the users: the user may exist already, and must not be created twice."""
     assert row.body is not None
     try:
         _resolve_manager(run, row)
         response = run.client.create("Users", row.body)
+    except (ConnectionFailed, ScimHttpError) as error:
+        if _outcome_unknown(error) or _conflict(error):
+            with run.lock:
+                run.unsettled.append((row, error))
+            return
+        run.record(_failure(row.row, row.action, row.user_id, row.user_name, error))
+        return
     except ScimError as error:
         run.record(_failure(row.row, row.action, row.user_id, row.user_name, error))
         return
-    user_id = str(response.json_body.get("id"))
+    _created(run, row, str(response.json_body.get("id")), response.status)
+
+
+def _created(run: _Run, row: RowPlan, user_id: str, status: int | None) -> None:
     with run.lock:
         run.created[username_key(row.user_name)] = user_id
-    run.record(RowResult(row.row, row.action, DONE, response.status, user_id))
+    run.record(RowResult(row.row, row.action, DONE, status, user_id))
+
+
+def _outcome_unknown(error: ScimError) -> bool:
+    """No answer, or a server error: the POST may or may not have been applied."""
+    if isinstance(error, ConnectionFailed):
+        return True
+    return isinstance(error, ScimHttpError) and error.status >= 500
+
+
+def _conflict(error: ScimError) -> bool:
+    return isinstance(error, ScimHttpError) and error.status == 409
+
+
+def _settle_creates(run: _Run, page_size: int) -> None:
+    """Read the users once and settle every create whose outcome was in doubt.
+
+    A user that exists now was created by the lost POST (or, after a 409, existed
+    already and is updated with the row's values); one that does not is sent once
+    more.
+    """
+    pending, run.unsettled = run.unsettled, []
+    if not pending:
+        return
+    try:
+        users = fetch_all(run.client, "Users", page_size).resources
+    except ScimError as error:
+        for row, _ in pending:
+            run.record(_failure(row.row, row.action, None, row.user_name, error))
+        return
+    by_name = {username_key(str(u.get("userName", ""))): u for u in users}
+    for row, error in pending:
+        existing = by_name.get(username_key(row.user_name))
+        if existing is None:
+            _retry_create(run, row)
+        elif _conflict(error):
+            _update_existing(run, row, existing)
+        else:
+            _created(run, row, str(existing["id"]), None)
+
+
+def _retry_create(run: _Run, row: RowPlan) -> None:
+    assert row.body is not None
+    try:
+        response = run.client.create("Users", row.body)
+    except ScimError as error:
+        run.record(_failure(row.row, row.action, None, row.user_name, error))
+        return
+    _created(run, row, str(response.json_body.get("id")), response.status)
+
+
+def _update_existing(run: _Run, row: RowPlan, existing: dict[str, Any]) -> None:
+    """A 409 on create: the user exists; PUT it with the row's values merged in."""
+    assert row.body is not None
+    body = merge_into(existing, row.body)
+    try:
+        status = run.client.replace("Users", str(existing["id"]), body).status
+    except ScimError as error:
+        run.record(
+            _failure(row.row, row.action, str(existing["id"]), row.user_name, error)
+        )
+        return
+    _created(run, row, str(existing["id"]), status)
 
 
 def _update(run: _Run, row: RowPlan) -> None:

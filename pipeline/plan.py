@@ -295,6 +295,27 @@ def _missing_users(inputs: PlanInputs) -> list[RowPlan]:
     return rows
 
 
+def merge_into(user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A user with a new user's body merged in: nested objects key by key,
+    multi-valued entries by type; everything else the user had is kept."""
+    merged = _sendable(user)
+    for key, value in body.items():
+        now = merged.get(key)
+        if key == "schemas":
+            merged[key] = list(dict.fromkeys([*(now or []), *value]))
+        elif isinstance(value, dict) and isinstance(now, dict):
+            merged[key] = {**now, **value}
+        elif isinstance(value, list) and isinstance(now, list):
+            types = {e.get("type") for e in value if isinstance(e, dict)}
+            kept = [
+                e for e in now if not (isinstance(e, dict) and e.get("type") in types)
+            ]
+            merged[key] = kept + value
+        else:
+            merged[key] = value
+    return merged
+
+
 def _sendable(user: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in user.items() if k not in NOT_SENT}
 

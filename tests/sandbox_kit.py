@@ -19,6 +19,7 @@ class Recorded:
     method: str
     path: str
     body: Any
+    status: int | None = None
 
 
 class Recorder:
@@ -35,10 +36,14 @@ class Recorder:
         raw = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = _Body(raw)
         body = json.loads(raw, parse_constant=_refuse) if raw else None
-        self.requests.append(
-            Recorded(environ["REQUEST_METHOD"], environ["PATH_INFO"], body)
-        )
-        return self.app(environ, start_response)
+        record = Recorded(environ["REQUEST_METHOD"], environ["PATH_INFO"], body)
+        self.requests.append(record)
+
+        def recording_start(status: str, headers: Any, *rest: Any) -> Any:
+            record.status = int(status.split()[0])
+            return start_response(status, headers, *rest)
+
+        return self.app(environ, recording_start)
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
