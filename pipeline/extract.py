@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,35 +90,69 @@ def _enough(resources: dict[str, Any], totals: set[int]) -> bool:
     return len(resources) >= max(totals, default=0)
 
 
+class _Pager:
+    """One pass over a list: pages in, distinct resources and totals out."""
+
+    def __init__(
+        self,
+        client: ScimClient,
+        endpoint: str,
+        page_size: int,
+        progress: Progress | None,
+    ) -> None:
+        self.client, self.endpoint, self.page_size = client, endpoint, page_size
+        self.progress = progress
+        self.result = _Pass({}, set(), [])
+
+    def fetch(self, start: int) -> list[dict[str, Any]]:
+        page = self.client.list_page(self.endpoint, start, self.page_size)
+        total = page.get("totalResults")
+        if isinstance(total, int):
+            self.result.totals.add(total)
+        return list(page.get("Resources") or [])
+
+    def absorb(self, start: int, resources: list[dict[str, Any]]) -> int:
+        """Keep the resources not seen before; returns how many were new."""
+        found = self.result.resources
+        self.result.requests.append(start)
+        before = len(found)
+        for resource in resources:
+            found.setdefault(str(resource.get("id")), resource)
+        if self.progress is not None:
+            totals = self.result.totals
+            self.progress(len(found), max(totals) if totals else None)
+        return len(found) - before
+
+    @property
+    def announced(self) -> int:
+        return max(self.result.totals, default=0)
+
+
 def _page_through(
     client: ScimClient, endpoint: str, page_size: int, progress: Progress | None
 ) -> _Pass:
-    found: dict[str, dict[str, Any]] = {}
-    totals: set[int] = set()
-    requests: list[int] = []
+    """Page from startIndex 1, advancing by what arrived; once the first page shows
+    the real page length, the pages up to `totalResults` are read in parallel."""
+    pager = _Pager(client, endpoint, page_size, progress)
     start = 1
-    while True:
-        requests.append(start)
-        page = client.list_page(endpoint, start, page_size)
-        resources = page.get("Resources") or []
-        total = page.get("totalResults")
-        if isinstance(total, int):
-            totals.add(total)
-        new = 0
-        for resource in resources:
-            key = str(resource.get("id"))
-            if key not in found:
-                found[key] = resource
-                new += 1
-        if progress is not None:
-            progress(len(found), max(totals) if totals else None)
-        if not resources or not new:
-            break
+    resources = pager.fetch(start)
+    new = pager.absorb(start, resources)
+    step = len(resources)
+    starts = list(range(1 + step, pager.announced + 1, step)) if step else []
+    workers = min(client.settings.concurrency, len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pages = list(pool.map(pager.fetch, starts))
+        for start, resources in zip(starts, pages, strict=True):
+            new = pager.absorb(start, resources)
+    while resources and new:
         start += len(resources)
         short = len(resources) < page_size
-        if short and start - 1 >= max(totals, default=0):
+        if short and start - 1 >= pager.announced:
             break
-    return _Pass(found, totals, requests)
+        resources = pager.fetch(start)
+        new = pager.absorb(start, resources)
+    return pager.result
 
 
 def group_memberships(groups: list[dict[str, Any]]) -> dict[str, list[str]]:
