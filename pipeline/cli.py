@@ -369,6 +369,11 @@ def validate(
     )
     problems = validate_file(client, file, options)
     output.problems(problems)
+    if client is None:
+        output.say(
+            "Offline: checked against the RFC 7643 schema alone; group names, "
+            "managers and userNames taken on the server need --url."
+        )
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise PipelineError(
@@ -459,6 +464,33 @@ def protected_usernames(values: tuple[str, ...]) -> frozenset[str]:
     show_default=True,
     help="Serve Psoda's dialect or plain RFC 7644.",
 )
+@click.option(
+    "--latency",
+    envvar="SANDBOX_LATENCY",
+    type=click.FloatRange(0),
+    default=0.0,
+    help="Seconds added to every answer (env SANDBOX_LATENCY).",
+)
+@click.option(
+    "--rate-limit",
+    envvar="SANDBOX_RATE_LIMIT",
+    type=click.FloatRange(0, min_open=True),
+    help="Requests a second allowed; beyond, 429 with Retry-After.",
+)
+@click.option(
+    "--error-rate",
+    envvar="SANDBOX_ERROR_RATE",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests answered 500, 502 or 503 before being served.",
+)
+@click.option(
+    "--drop-rate",
+    envvar="SANDBOX_DROP_RATE",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests whose connection drops after they were served.",
+)
 @output_options
 def sandbox(
     port: int,
@@ -466,6 +498,10 @@ def sandbox(
     state: Path | None,
     seed: Path | None,
     dialect: str,
+    latency: float,
+    rate_limit: float | None,
+    error_rate: float,
+    drop_rate: float,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -473,7 +509,7 @@ def sandbox(
 
     Example: scim-pipeline sandbox --seed samples/seed.json --state sandbox.json
     """
-    from pipeline.sandbox import serve
+    from pipeline.sandbox import Faults, serve
 
     output = Output(quiet, verbose)
 
@@ -484,13 +520,20 @@ def sandbox(
         output.console.print(f"API key: {shown}", markup=False)
         output.console.print("Press Ctrl-C to stop.", markup=False)
 
+    faults = Faults(
+        latency=latency,
+        rate_limit=rate_limit,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+    )
     serve(
         port=port,
         api_key=api_key,
         state_path=state,
         seed_path=seed,
-        dialect=dialect,
+        dialect=dialect,  # type: ignore[arg-type]
         announce=announce,
+        faults=faults if faults != Faults() else None,
     )
 
 

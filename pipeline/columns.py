@@ -494,10 +494,10 @@ def set_entry(container: dict[str, Any], name: str, column: Column, value: Any) 
     sub = column.sub.name
     if value is None:
         if entry is not None and isinstance(entries, list):
-            if sub == "value":
+            entry.pop(sub, None)
+            # An entry left with nothing but its type says nothing: drop it.
+            if sub == "value" or not set(entry) - {"type", "primary", "display"}:
                 entries.remove(entry)
-            else:
-                entry.pop(sub, None)
             if not entries:
                 container.pop(name)
         return

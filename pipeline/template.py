@@ -16,6 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.atomic import atomic_path
 from pipeline.columns import ENTRY, MANAGER, PRIMARY, Column, Layout
+from pipeline.scim.schema import Attribute
 
 CORE_TEMPLATE = (
     "userName",
@@ -82,7 +83,6 @@ def write_template(layout: Layout, path: Path) -> list[str]:
     sheet = book.active
     sheet.title = "Users"
     sheet.append([c.header for c in columns])
-    sheet.append([EXAMPLE_ROW.get(c.header) for c in columns])
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet[f"{letter}1"].font = Font(bold=True)
@@ -99,6 +99,10 @@ def write_template(layout: Layout, path: Path) -> list[str]:
     notes = book.create_sheet("Instructions")
     for line in INSTRUCTIONS:
         notes.append([line])
+    notes.append([])
+    notes.append(["An example row (the Users sheet is read, not this one):"])
+    notes.append([c.header for c in columns])
+    notes.append([EXAMPLE_ROW.get(c.header) for c in columns])
     notes.column_dimensions["A"].width = 90
     with atomic_path(path) as temporary:
         book.save(temporary)
@@ -122,21 +126,20 @@ def schema_rows(layout: Layout) -> list[dict[str, str]]:
     rows = []
     for schema in layout.schema.schemas:
         for attribute in schema.attributes:
-            subs = attribute.sub_attributes or (None,)
-            for sub in subs:
-                target = sub or attribute
-                name = f"{attribute.name}.{sub.name}" if sub else attribute.name
-                rows.append(
-                    {
-                        "schema": schema.name,
-                        "attribute": name,
-                        "type": target.type,
-                        "required": "yes" if target.required else "",
-                        "mutability": target.mutability,
-                        "multiValued": "yes"
-                        if attribute.multi_valued and not sub
-                        else "",
-                        "canonicalValues": ", ".join(target.canonical_values),
-                    }
-                )
+            rows.append(_schema_row(schema.name, attribute.name, attribute))
+            for sub in attribute.sub_attributes:
+                name = f"{attribute.name}.{sub.name}"
+                rows.append(_schema_row(schema.name, name, sub))
     return rows
+
+
+def _schema_row(schema: str, name: str, attribute: Attribute) -> dict[str, str]:
+    return {
+        "schema": schema,
+        "attribute": name,
+        "type": attribute.type,
+        "required": "yes" if attribute.required else "",
+        "mutability": attribute.mutability,
+        "multiValued": "yes" if attribute.multi_valued else "",
+        "canonicalValues": ", ".join(attribute.canonical_values),
+    }

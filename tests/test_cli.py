@@ -193,3 +193,28 @@ def test_output_folder_that_cannot_be_made_is_one_error_line(sandbox_url, tmp_pa
         f"Error: cannot create the folder {blocker / 'sub'}"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_schema_lists_multi_valued_attributes_offline():
+    result = run_cli("schema")
+
+    assert result.returncode == 0
+    emails = next(line for line in result.stdout.splitlines() if " emails " in line)
+    assert emails.split() == ["User", "emails", "complex", "readWrite", "yes"]
+
+
+def test_template_has_headers_and_no_example_user(tmp_path):
+    import openpyxl
+
+    result = run_cli("template", "--out", str(tmp_path / "t.xlsx"))
+
+    assert result.returncode == 0
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    users = book["Users"]
+    assert [c.value for c in users[1]][:3] == [
+        "userName",
+        "name.givenName",
+        "name.familyName",
+    ]
+    assert all(c.value is None for row in users.iter_rows(min_row=2) for c in row)
+    assert book.sheetnames == ["Users", "Instructions"]

@@ -375,3 +375,21 @@ def test_cp1252_semicolon_csv_keeps_accents(wsgi_client, tmp_path):
     assert [b["name"] for b in posted(app)] == [
         {"givenName": "José", "familyName": "Müller"}
     ]
+
+
+def test_clearing_the_only_sub_attribute_removes_the_entry(wsgi_client, tmp_path):
+    app = seeded_app(tmp_path, [user("u1", "ana@example.com")])
+    added = write_csv(
+        tmp_path / "a.csv", "userName,addresses.work.locality\nana@example.com,Oslo\n"
+    )
+    cleared = write_csv(
+        tmp_path / "c.csv",
+        "userName,addresses.work.locality\nana@example.com,<clear>\n",
+    )
+
+    run_import(wsgi_client, app, added, tmp_path / "1")
+    run_import(wsgi_client, app, cleared, tmp_path / "2")
+
+    first, second = app.writes()
+    assert first.body["addresses"] == [{"type": "work", "locality": "Oslo"}]
+    assert "addresses" not in second.body

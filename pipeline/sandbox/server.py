@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from pipeline.errors import PipelineError
 from pipeline.sandbox.app import Dialect, build_app
-from pipeline.sandbox.faults import ConnectionDropped
+from pipeline.sandbox.faults import ConnectionDropped, Faults
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -273,6 +273,7 @@ def serve(
     seed_path: str | Path | None = None,
     dialect: Dialect = "psoda",
     announce: Callable[[str, str], None] | None = None,
+    faults: Faults | None = None,
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C (or SIGTERM), then save its state.
 
@@ -281,7 +282,11 @@ def serve(
     """
     key = api_key or secrets.token_urlsafe(24)
     app = build_app(
-        dialect=dialect, api_keys=(key,), state_path=state_path, seed_path=seed_path
+        dialect=dialect,
+        api_keys=(key,),
+        state_path=state_path,
+        seed_path=seed_path,
+        faults=faults,
     )
     server = SandboxServer(app, port=port)
     try:
