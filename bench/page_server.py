@@ -29,6 +29,12 @@ class PageServer:
             "Groups": self._render(seed["groups"], page_size),
         }
         self.page_size = page_size
+        self.past_the_end = {
+            name: orjson.dumps(
+                {"schemas": [LIST], "totalResults": len(seed[key]), "Resources": []}
+            )
+            for name, key in (("Users", "users"), ("Groups", "groups"))
+        }
         self.empty_schemas = orjson.dumps({"schemas": [LIST], "totalResults": 0})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -78,9 +84,7 @@ class PageServer:
                 if pages is None:
                     body = server.empty_schemas
                 else:
-                    body = pages.get(start) or orjson.dumps(
-                        {"schemas": [LIST], "totalResults": 0, "Resources": []}
-                    )
+                    body = pages.get(start) or server.past_the_end[endpoint]
                 self.send_response(200)
                 self.send_header("Content-Type", "application/scim+json")
                 self.send_header("Content-Length", str(len(body)))

@@ -36,6 +36,16 @@ SERVER_MANAGED = frozenset({"id", "meta", "schemas", "groups"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
 _SPACES = re.compile(r"\s+")
+# How `flatten` turns the value under one key into cells.
+_SKIP, _SCALAR, _COMPLEX, _ENTRIES, _LIST, _ACTIVE, _MANAGER = (
+    "skip",
+    "scalar",
+    "complex",
+    "entries",
+    "list",
+    "active",
+    "manager",
+)
 
 
 class UnknownColumn(ValueError):
@@ -132,6 +142,9 @@ class Layout:
         self._bare = self._bare_extension_names()
         self._cache: dict[str, Column] = {}
         self._made: dict[tuple[str, str, str, str, str, int], Column] = {}
+        self._ways: dict[tuple[str, str], tuple[str, Any, str]] = {}
+        self._sub_headers: dict[tuple[str, str, str], str | None] = {}
+        self._entry_headers: dict[tuple[str, str, str, int, str], str] = {}
 
     # Headers -> columns
 
@@ -364,41 +377,70 @@ class Layout:
         usernames: dict[str, str],
     ) -> None:
         for key, value in container.items():
-            attribute = schema.attribute(key)
-            if attribute is None or attribute.name in SERVER_MANAGED or value is None:
+            if value is None:
                 continue
-            if attribute.mutability == "writeOnly":
-                continue
-            if schema.id == ENTERPRISE_USER and attribute.name == "manager":
-                manager_id = value.get("value") if isinstance(value, dict) else None
+            way = self._ways.get((schema.id, key))
+            if way is None:
+                way = self._ways[(schema.id, key)] = self._way_of(schema, key)
+            mode, attribute, header = way
+            if mode == _SCALAR:
+                row[header] = value if type(value) is str else scalar_text(value)
+            elif mode == _COMPLEX and isinstance(value, dict):
+                for sub_name, sub_value in value.items():
+                    sub_header = self._sub_header(schema, attribute, sub_name)
+                    if sub_header is not None and sub_value is not None:
+                        row[sub_header] = scalar_text(sub_value)
+            elif mode == _ENTRIES and isinstance(value, list):
+                self._flatten_entries(schema, attribute, value, row)
+            elif mode == _LIST and isinstance(value, list):
+                row[header] = ";".join(scalar_text(v) for v in value)
+            elif mode == _ACTIVE:
+                row["active"] = as_bool(value)
+            elif mode == _MANAGER and isinstance(value, dict):
+                manager_id = value.get("value")
                 if manager_id:
                     row[MANAGER] = usernames.get(manager_id, manager_id)
-            elif attribute.multi_valued and attribute.type == "complex":
-                self._flatten_entries(schema, attribute, value, row)
-            elif attribute.type == "complex" and isinstance(value, dict):
-                for sub_name, sub_value in value.items():
-                    sub = attribute.sub(sub_name)
-                    if sub is not None and sub_value is not None:
-                        column = self._make(schema, attribute, sub, SIMPLE)
-                        row[column.header] = scalar_text(sub_value)
-            elif attribute.multi_valued and isinstance(value, list):
-                row[self._make(schema, attribute, None, SIMPLE).header] = ";".join(
-                    scalar_text(v) for v in value
-                )
-            elif attribute.name == "active" and schema is self.schema.core:
-                row["active"] = (
-                    value if isinstance(value, bool) else parse_bool(str(value))
-                )
-            else:
-                row[self._make(schema, attribute, None, SIMPLE).header] = scalar_text(
-                    value
-                )
+
+    def _way_of(self, schema: Schema, key: str) -> tuple[str, Any, str]:
+        """How the values under one key of a resource become cells."""
+        attribute = schema.attribute(key)
+        if attribute is None or attribute.name in SERVER_MANAGED:
+            return _SKIP, None, ""
+        if attribute.mutability == "writeOnly":
+            return _SKIP, None, ""
+        if schema.id == ENTERPRISE_USER and attribute.name == "manager":
+            return _MANAGER, attribute, MANAGER
+        if attribute.multi_valued and attribute.type == "complex":
+            return _ENTRIES, attribute, ""
+        if attribute.type == "complex":
+            return _COMPLEX, attribute, ""
+        header = self._make(schema, attribute, None, SIMPLE).header
+        if attribute.multi_valued:
+            return _LIST, attribute, header
+        if attribute.name == "active" and schema is self.schema.core:
+            return _ACTIVE, attribute, header
+        return _SCALAR, attribute, header
+
+    def _sub_header(
+        self, schema: Schema, attribute: Attribute, sub_name: str
+    ) -> str | None:
+        key = (schema.id, attribute.name, sub_name)
+        if key not in self._sub_headers:
+            sub = attribute.sub(sub_name)
+            self._sub_headers[key] = (
+                None
+                if sub is None
+                else self._make(schema, attribute, sub, SIMPLE).header
+            )
+        return self._sub_headers[key]
 
     def _flatten_entries(
-        self, schema: Schema, attribute: Attribute, entries: Any, row: dict[str, Any]
+        self,
+        schema: Schema,
+        attribute: Attribute,
+        entries: list[Any],
+        row: dict[str, Any],
     ) -> None:
-        if not isinstance(entries, list):
-            return
         counts: dict[str, int] = {}
         has_value = attribute.sub("value") is not None
         for entry in entries:
@@ -409,16 +451,37 @@ class Layout:
             if entry.get("primary") is True:
                 primary = self._make(schema, attribute, None, PRIMARY)
                 row[primary.header] = entry_key(entry_type, index)
+            if has_value:
+                value = entry.get("value")
+                if value is not None:
+                    header = self._entry_header(
+                        schema, attribute, entry_type, index, "value"
+                    )
+                    row[header] = value if type(value) is str else scalar_text(value)
+                continue
             for sub_name, sub_value in entry.items():
                 if sub_name in ("type", "primary") or sub_value is None:
                     continue
-                if has_value and sub_name != "value":
-                    continue
-                sub = attribute.sub(sub_name)
-                if sub is None:
-                    continue
-                column = self._make(schema, attribute, sub, ENTRY, entry_type, index)
-                row[column.header] = scalar_text(sub_value)
+                header = self._entry_header(
+                    schema, attribute, entry_type, index, sub_name
+                )
+                if header:
+                    row[header] = scalar_text(sub_value)
+
+    def _entry_header(
+        self, schema: Schema, attribute: Attribute, kind: str, index: int, sub_name: str
+    ) -> str:
+        key = (schema.id, attribute.name, kind, index, sub_name)
+        header = self._entry_headers.get(key)
+        if header is None:
+            sub = attribute.sub(sub_name)
+            header = (
+                ""
+                if sub is None
+                else self._make(schema, attribute, sub, ENTRY, kind, index).header
+            )
+            self._entry_headers[key] = header
+        return header
 
     # Cells -> resources
 

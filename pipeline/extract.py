@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.columns import Layout, export_order
+from pipeline.columns import GROUPS, MANAGER, Layout, export_order
 from pipeline.scim.client import ScimClient
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def fetch_all(
     endpoint: str,
     page_size: int,
     progress: Progress | None = None,
+    on_new: Callable[[dict[str, Any]], None] | None = None,
 ) -> Listing:
     """Every resource of `/Users` or `/Groups`.
 
@@ -63,12 +64,12 @@ def fetch_all(
     by a second; the listing is complete when at least as many distinct resources
     arrived as were ever announced and the two passes agree.
     """
-    first = _page_through(client, endpoint, page_size, progress)
+    first = _page_through(client, endpoint, page_size, progress, on_new)
     resources, totals = first.resources, first.totals
     complete = _enough(resources, totals) and len(totals) <= 1
     if not complete:
         log.info("%s: the first pass came up short; reading the list again", endpoint)
-        second = _page_through(client, endpoint, page_size, progress)
+        second = _page_through(client, endpoint, page_size, progress, on_new)
         resources = {**first.resources, **second.resources}
         totals = first.totals | second.totals
         complete = _enough(resources, totals) and set(first.resources) == set(
@@ -99,9 +100,11 @@ class _Pager:
         endpoint: str,
         page_size: int,
         progress: Progress | None,
+        on_new: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         self.client, self.endpoint, self.page_size = client, endpoint, page_size
         self.progress = progress
+        self.on_new = on_new
         self.result = _Pass({}, set(), [])
 
     def fetch(self, start: int) -> list[dict[str, Any]]:
@@ -117,7 +120,11 @@ class _Pager:
         self.result.requests.append(start)
         before = len(found)
         for resource in resources:
-            found.setdefault(str(resource.get("id")), resource)
+            key = str(resource.get("id"))
+            if key not in found:
+                found[key] = resource
+                if self.on_new is not None:
+                    self.on_new(resource)
         if self.progress is not None:
             totals = self.result.totals
             self.progress(len(found), max(totals) if totals else None)
@@ -129,11 +136,16 @@ class _Pager:
 
 
 def _page_through(
-    client: ScimClient, endpoint: str, page_size: int, progress: Progress | None
+    client: ScimClient,
+    endpoint: str,
+    page_size: int,
+    progress: Progress | None,
+    on_new: Callable[[dict[str, Any]], None] | None = None,
 ) -> _Pass:
     """Page from startIndex 1, advancing by what arrived; once the first page shows
-    the real page length, the pages up to `totalResults` are read in parallel."""
-    pager = _Pager(client, endpoint, page_size, progress)
+    the real page length, the pages up to `totalResults` are read in parallel
+    (and taken in as they come, in order, while the rest are on their way)."""
+    pager = _Pager(client, endpoint, page_size, progress, on_new)
     start = 1
     resources = pager.fetch(start)
     new = pager.absorb(start, resources)
@@ -142,9 +154,9 @@ def _page_through(
     workers = min(client.settings.concurrency, len(starts))
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            pages = list(pool.map(pager.fetch, starts))
-        for start, resources in zip(starts, pages, strict=True):
-            new = pager.absorb(start, resources)
+            pages = pool.map(pager.fetch, starts)
+            for start, resources in zip(starts, pages, strict=True):
+                new = pager.absorb(start, resources)
     while resources and new:
         start += len(resources)
         short = len(resources) < page_size
@@ -168,25 +180,32 @@ def group_memberships(groups: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def users_frame(
-    users: list[dict[str, Any]], groups: list[dict[str, Any]], layout: Layout
+    users: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    layout: Layout,
+    flattened: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """The users as rows of readable columns (DESIGN section 4), in export order."""
+    """The users as rows of readable columns (DESIGN section 4), in export order.
+
+    `flattened` holds rows already made from the users by id (as the pages came
+    in); their manager ids become userNames and their groups are added here.
+    """
     usernames = {str(u.get("id")): str(u.get("userName", "")) for u in users}
     memberships = group_memberships(groups)
-    columns: dict[str, list[Any]] = {}
-    for position, user in enumerate(users):
-        row = layout.flatten(user, usernames, memberships.get(str(user.get("id")), ()))
-        for header, value in row.items():
-            cells = columns.get(header)
-            if cells is None:
-                cells = columns[header] = [None] * position
-            cells.append(value)
-        for cells in columns.values():
-            if len(cells) == position:
-                cells.append(None)
-    ordered = export_order(layout, columns) if columns else ["id", "userName"]
+    rows = []
+    for user in users:
+        user_id = str(user.get("id"))
+        row = (flattened or {}).get(user_id) or layout.flatten(user)
+        manager = row.get(MANAGER)
+        if manager is not None:
+            row[MANAGER] = usernames.get(manager, manager)
+        if user_id in memberships:
+            row[GROUPS] = ";".join(memberships[user_id])
+        rows.append(row)
+    headers = dict.fromkeys(header for row in rows for header in row)
+    ordered = export_order(layout, headers) if headers else ["id", "userName"]
     return pd.DataFrame(
-        {h: pd.Series(columns.get(h, []), dtype=object) for h in ordered},
+        {h: pd.Series([row.get(h) for row in rows], dtype=object) for h in ordered},
         columns=ordered,
     )
 

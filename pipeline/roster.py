@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.atomic import make_folder
 from pipeline.columns import Layout
@@ -46,10 +47,21 @@ class Roster:
 
 
 def read_roster(
-    client: ScimClient, page_size: int, progress: Progress | None = None
+    client: ScimClient,
+    page_size: int,
+    progress: Progress | None = None,
+    flattened: dict[str, dict[str, Any]] | None = None,
 ) -> Roster:
+    """Schemas, users and groups. With `flattened`, each user is also turned into
+    its row as its page arrives, while later pages are still on their way."""
     layout = Layout(user_schema_from_json(client.schemas()))
-    users = fetch_all(client, "Users", page_size, progress)
+
+    def flatten(user: dict[str, Any]) -> None:
+        assert flattened is not None
+        flattened[str(user.get("id"))] = layout.flatten(user)
+
+    on_new = flatten if flattened is not None else None
+    users = fetch_all(client, "Users", page_size, progress, on_new)
     groups = fetch_all(client, "Groups", page_size)
     return Roster(layout, users, groups)
 
@@ -76,10 +88,11 @@ def export_roster(
 ) -> ExportResult:
     """Write users, groups and members in the chosen formats; incomplete is reported,
     not hidden."""
-    roster = read_roster(client, client.settings.page_size, progress)
+    flattened: dict[str, dict[str, Any]] = {}
+    roster = read_roster(client, client.settings.page_size, progress, flattened)
     users, groups = roster.users.resources, roster.groups.resources
     frames = {
-        "Users": users_frame(users, groups, roster.layout),
+        "Users": users_frame(users, groups, roster.layout, flattened),
         "Groups": groups_frame(groups),
         "Members": members_frame(users, groups),
     }
