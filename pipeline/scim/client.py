@@ -30,6 +30,7 @@ from pipeline.errors import (
     UsageError,
 )
 from pipeline.scim.dialect import DIALECTS, Dialect
+from pipeline.scim.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class ScimClient:
         self.settings = settings
         self.dialect = settings.scim_dialect
         self._sleep = sleep
+        self.throttle = Throttle(settings.concurrency)
         headers = {"Accept": SCIM_JSON, **settings.auth_headers()}
         limits = httpx.Limits(
             max_connections=max(settings.concurrency, 1) + 2,
@@ -212,9 +214,15 @@ class ScimClient:
         headers = {"Content-Type": SCIM_JSON} if content is not None else None
         attempt = 0
         while True:
-            response = self._send(method, path, params, content, headers)
-            if isinstance(response, httpx.Response) and response.status_code < 400:
-                return ScimResponse(response)
+            with self.throttle:
+                response = self._send(method, path, params, content, headers)
+            if isinstance(response, httpx.Response):
+                if response.status_code in NOT_PROCESSED:
+                    self.throttle.throttled()
+                else:
+                    self.throttle.answered()
+                if response.status_code < 400:
+                    return ScimResponse(response)
             failure = response if isinstance(response, str) else None
             answered = response if isinstance(response, httpx.Response) else None
             wait = self._retry_wait(method, answered, attempt)
