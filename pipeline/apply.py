@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.columns import username_key
 from pipeline.errors import ConnectionFailed, ScimError, ScimHttpError
@@ -32,6 +32,10 @@ FAILED = "failed"
 Progress = Callable[[int, int | None], None]
 
 
+class Recorder(Protocol):
+    def record(self, result: RowResult) -> None: ...
+
+
 @dataclass(frozen=True)
 class RowResult:
     row: int  # 0 for a user absent from the sheet, or a group
@@ -45,8 +49,15 @@ class RowResult:
 class _Run:
     """The state one apply shares between its threads."""
 
-    def __init__(self, client: ScimClient, total: int, progress: Progress | None):
+    def __init__(
+        self,
+        client: ScimClient,
+        total: int,
+        progress: Progress | None,
+        journal: Recorder | None,
+    ):
         self.client = client
+        self.journal = journal
         self.created: dict[str, str] = {}  # userName key -> new id
         self.unsettled: list[tuple[RowPlan, ScimError]] = []
         self.results: list[RowResult] = []
@@ -57,6 +68,8 @@ class _Run:
     def record(self, result: RowResult) -> None:
         with self.lock:
             self.results.append(result)
+            if self.journal is not None:
+                self.journal.record(result)
             if self.progress is not None:
                 self.progress(len(self.results), self.total)
 
@@ -69,15 +82,17 @@ def apply_plan(
     report_dir: Path,
     concurrency: int,
     progress: Progress | None = None,
+    journal: Recorder | None = None,
 ) -> list[RowResult]:
-    """Send the plan's writes; returns one result per row and per group."""
+    """Send the plan's writes; returns one result per row and per group, each also
+    given to `journal` as it completes."""
     work = plan.work
     write_jsonl(
         [users[r.user_id] for r in work if r.user_id is not None]
         + [groups[g.group_id] for g in plan.groups if g.group_id is not None],
         report_dir / "before.jsonl",
     )
-    run = _Run(client, len(work) + len(plan.groups), progress)
+    run = _Run(client, len(work) + len(plan.groups), progress, journal)
     by_row = {r.row: r for r in work if r.action == CREATE}
     with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
         for wave in plan.waves:

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pipeline.apply import RowResult
+from pipeline.apply import FAILED, RowResult
 from pipeline.memberships import GroupChange
 from pipeline.plan import Plan, RowPlan
 from pipeline.validate import Problem
@@ -105,7 +105,7 @@ class Output:
         )
 
     def results(self, results: list[RowResult]) -> None:
-        failed = [r for r in results if r.outcome != "done"]
+        failed = [r for r in results if r.outcome == FAILED]
         self.say(
             f"Applied: {counted(len(results) - len(failed), 'row')} done, "
             f"{len(failed)} failed"

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.apply import DONE, RowResult, apply_plan
+from pipeline.apply import FAILED, RowResult, apply_plan
 from pipeline.atomic import make_folder
 from pipeline.columns import GROUPS, MANAGER, Layout, username_key, username_keys
 from pipeline.errors import GuardRefused, IncompleteExport
 from pipeline.extract import Listing, group_memberships
+from pipeline.journal import Journal, earlier_results, fingerprint
 from pipeline.matching import (
     current_frame,
     match_rows,
@@ -29,7 +30,7 @@ from pipeline.memberships import (
     plan_group_changes,
     plan_group_sheet,
 )
-from pipeline.plan import Plan, PlanInputs, check_suspensions, plan_import
+from pipeline.plan import NOTHING, Plan, PlanInputs, check_suspensions, plan_import
 from pipeline.reports import (
     write_errors,
     write_failed,
@@ -53,6 +54,7 @@ from pipeline.validate import (
 )
 
 Progress = Callable[[int, int | None], None]
+ALREADY = "already as asked"
 
 
 @dataclass
@@ -85,7 +87,7 @@ class ImportOutcome:
 
     @property
     def failed(self) -> list[RowResult]:
-        return [r for r in self.results or () if r.outcome != DONE]
+        return [r for r in self.results or () if r.outcome == FAILED]
 
 
 def import_sheet(
@@ -145,17 +147,54 @@ def import_sheet(
     check_suspensions(plan, options.max_suspend)
     if options.apply and any(row.delete_after for row in plan.work):
         check_delete_suspends(client)
-    if options.apply and not plan.empty:
+    if options.apply:
+        digest = fingerprint(path)
+        earlier = earlier_results(report_dir, digest)
+        if plan.empty and not earlier:
+            return outcome
         groups = {str(g["id"]): g for g in roster.groups.resources}
-        concurrency = options.concurrency
-        results = apply_plan(
-            client, plan, inputs.users, groups, report_dir, concurrency, progress
-        )
+        journal = Journal(report_dir, digest)
+        try:
+            for result in earlier:
+                journal.record(result)
+            results = apply_plan(
+                client,
+                plan,
+                inputs.users,
+                groups,
+                report_dir,
+                options.concurrency,
+                progress,
+                journal,
+            )
+            journal.finish()
+        finally:
+            journal.close()
+        if earlier:
+            results = with_earlier(results, earlier, plan)
         outcome.results = results
         write_results(results, report_dir)
         write_failed(sheet.frame, results, report_dir)
         write_undo(plan, results, report_dir)
     return outcome
+
+
+def with_earlier(
+    results: list[RowResult], earlier: list[RowResult], plan: Plan
+) -> list[RowResult]:
+    """This run's results, and the rest of an interrupted run of the same input:
+    what its journal says it did, and rows found already as the sheet asks (their
+    answer was lost with the interrupted run)."""
+    here = {(r.row, r.action) for r in results}
+    carried = [r for r in earlier if (r.row, r.action) not in here]
+    covered = {r.row for r in [*results, *carried]}
+    settled = [
+        RowResult(r.row, r.action, ALREADY, None, r.user_id)
+        for r in plan.rows
+        if r.action == NOTHING and r.row not in covered
+    ]
+    everything = [*results, *carried, *settled]
+    return sorted(everything, key=lambda r: (r.row == 0, r.row))
 
 
 def check_delete_suspends(client: ScimClient) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.apply import DONE, RowResult
+from pipeline.apply import DONE, FAILED, RowResult
 from pipeline.columns import CLEAR, GROUPS, ID
 from pipeline.export import write_csv, write_xlsx
 from pipeline.plan import CREATE, Plan
@@ -73,7 +73,7 @@ def write_failed(
     sheet: pd.DataFrame, results: list[RowResult], report_dir: Path
 ) -> None:
     """The failed rows as the input had them, to fix and import again."""
-    failed = sorted({r.row for r in results if r.outcome != DONE and r.row})
+    failed = sorted({r.row for r in results if r.outcome == FAILED and r.row})
     write_csv(sheet.loc[failed].reset_index(drop=True), report_dir / "failed.csv")
 
 

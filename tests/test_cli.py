@@ -149,6 +149,7 @@ def test_demo_runs_the_main_job(tmp_path):
     assert reports == [
         "before.jsonl",
         "failed.csv",
+        "journal.jsonl",
         "plan.csv",
         "plan.xlsx",
         "results.csv",
