@@ -78,6 +78,12 @@ def _server_options(command: Callable[..., Any], required: bool) -> Callable[...
         click.option("--concurrency", type=click.IntRange(1, 64), default=8),
         click.option("--timeout", type=click.FloatRange(0.1), default=30.0),
         click.option(
+            "--max-wait",
+            type=click.FloatRange(0),
+            default=60.0,
+            help="Longest wait before a retry, whatever Retry-After asks (seconds).",
+        ),
+        click.option(
             "--allow-http", is_flag=True, help="Allow plain http to a remote host."
         ),
     ]
@@ -99,6 +105,7 @@ def _server_options(command: Callable[..., Any], required: bool) -> Callable[...
             page_size=kwargs.pop("page_size"),
             concurrency=kwargs.pop("concurrency"),
             timeout=kwargs.pop("timeout"),
+            max_wait=kwargs.pop("max_wait"),
             allow_http=kwargs.pop("allow_http"),
         )
         with ScimClient(settings) as client:
@@ -116,6 +123,7 @@ SERVER_OPTION_NAMES = (
     "page_size",
     "concurrency",
     "timeout",
+    "max_wait",
     "allow_http",
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,6 +27,7 @@ from pipeline.plan import Plan, RowPlan
 from pipeline.validate import Problem
 
 TABLE_ROWS = 50
+LOG_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 
 
 class Output:
@@ -43,8 +45,11 @@ class Output:
     @contextmanager
     def progress(self, label: str) -> Iterator[Callable[[int, int | None], None]]:
         """A bar on a terminal, nothing elsewhere; call it with (done, total)."""
-        if self.quiet or not sys.stderr.isatty():
+        if self.quiet:
             yield lambda done, total: None
+            return
+        if not sys.stderr.isatty():
+            yield self._log_lines(label)
             return
         columns = (
             TextColumn("{task.description}"),
@@ -59,6 +64,20 @@ class Output:
                 bar.update(task, completed=done, total=total)
 
             yield update
+
+    def _log_lines(self, label: str) -> Callable[[int, int | None], None]:
+        """Off a terminal: a plain line every LOG_EVERY seconds instead of a bar."""
+        last = time.monotonic()
+
+        def update(done: int, total: int | None) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= LOG_EVERY:
+                last = now
+                of = f" of {total}" if total else ""
+                self.say(f"{label}: {done}{of}")
+
+        return update
 
     def problems(self, problems: list[Problem]) -> None:
         if self.quiet or not problems:
