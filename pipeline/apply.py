@@ -157,6 +157,10 @@ def _settle_creates(run: _Run, page_size: int) -> None:
     pending, run.unsettled = run.unsettled, []
     if not pending:
         return
+    if any(isinstance(error, ConnectionFailed) for _, error in pending):
+        # A request that timed out may still be on its way to being applied: give
+        # it as long again before reading what happened.
+        run.client.pause(run.client.settings.timeout)
     try:
         users = fetch_all(run.client, "Users", page_size).resources
     except ScimError as error:

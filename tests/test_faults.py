@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.importing import ImportOptions, import_sheet
-from pipeline.sandbox import Faults, build_app
+from pipeline.sandbox import Faults, SandboxServer, build_app
+from pipeline.scim.client import ConnectionSettings, ScimClient
 from tests.sandbox_kit import Recorder, user
 
 ROWS = 200
@@ -40,15 +41,20 @@ def usernames(app: Recorder) -> Counter[str]:
     "faults",
     [
         Faults(drop_rate=0.15, seed=3),
-        Faults(error_rate=0.15, seed=4),
-        Faults(drop_rate=0.1, error_rate=0.1, seed=5),
+        Faults(drop_before_rate=0.15, seed=4),
+        Faults(error_rate=0.15, seed=5),
+        Faults(drop_rate=0.1, drop_before_rate=0.05, error_rate=0.1, seed=6),
     ],
-    ids=["dropped-after-write", "5xx-before-write", "both"],
+    ids=["dropped-after-write", "dropped-before-write", "5xx", "mixed"],
 )
 def test_creates_through_faults_happen_once(wsgi_client, tmp_path, faults):
     app = faulty_app(tmp_path, faults)
     client = wsgi_client(app)
+    check_import_through_faults(client, app, tmp_path)
 
+
+def check_import_through_faults(client, app: Recorder, tmp_path: Path) -> None:
+    """Import, import again, and a third run plans nothing: every row once."""
     first = import_sheet(
         client, sheet(tmp_path), tmp_path / "r1", ImportOptions(apply=True)
     )
@@ -66,6 +72,18 @@ def test_creates_through_faults_happen_once(wsgi_client, tmp_path, faults):
     failed = (tmp_path / "r1" / "failed.csv").read_text(encoding="utf-8-sig")
     assert len(failed.splitlines()) == 1 + len(first.failed)
     assert again.failed == []
+
+
+def test_timeouts_over_loopback_happen_once(tmp_path):
+    # Timeouts need a real socket: the server goes on and applies the write after
+    # the client gave up, so the create is settled by reading.
+    app = faulty_app(tmp_path, Faults(stall_rate=0.1, stall=0.5, seed=8))
+    with SandboxServer(app.app) as server:
+        settings = ConnectionSettings(
+            url=server.url, api_key="test-key", timeout=0.25, concurrency=4
+        )
+        with ScimClient(settings, sleep=lambda seconds: None) as client:
+            check_import_through_faults(client, app, tmp_path)
 
 
 def test_conflict_on_create_becomes_an_update(wsgi_client, tmp_path):
@@ -100,10 +118,11 @@ def test_conflict_on_create_becomes_an_update(wsgi_client, tmp_path):
     assert methods == ["POST", "POST", "PUT"]
 
 
-def test_rate_limited_import_waits_and_fails_no_row(wsgi_client, tmp_path):
+@pytest.mark.parametrize("as_date", [False, True], ids=["seconds", "http-date"])
+def test_rate_limited_import_waits_and_fails_no_row(wsgi_client, tmp_path, as_date):
     import time
 
-    app = faulty_app(tmp_path, Faults(rate_limit=40))
+    app = faulty_app(tmp_path, Faults(rate_limit=40, retry_after_date=as_date))
     path = tmp_path / "s.csv"
     path.write_text(
         "userName\n" + "".join(f"r{i:02d}@example.com\n" for i in range(60)),

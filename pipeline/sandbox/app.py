@@ -260,6 +260,10 @@ class SandboxApplication(WSGIApplication):
         refusal = self.faults.refusal() if self.faults else None
         if refusal is not None:
             return send_response(injected_error(*refusal), start_response)
+        if self.faults and self.faults.drops_before():
+            raise ConnectionDropped
+        if self.faults:
+            self.faults.stall()
         body = super().__call__(environ, start_response)
         if self.faults and self.faults.drops():
             raise ConnectionDropped

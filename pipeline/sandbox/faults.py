@@ -1,14 +1,18 @@
 """Faults the sandbox can inject, so that retries and throttling can be tested.
 
 Each request first waits ``latency`` seconds. Beyond ``rate_limit`` requests a
-second it is refused with 429 and a ``Retry-After`` in seconds. A share
-``error_rate`` of the others fails with a random 5xx before it is served, and a
-share ``drop_rate`` is served and then loses its connection, so the client cannot
-know whether a write happened.
+second it is refused with 429 and a ``Retry-After`` in seconds (or, with
+``retry_after_date``, as an HTTP date beside a ``Date`` header). A share
+``error_rate`` of the others fails with a random 5xx before it is served; a share
+``drop_before_rate`` loses its connection before it is served; a share
+``stall_rate`` is served only after ``stall`` seconds, by when a client with a
+shorter timeout has given up; and a share ``drop_rate`` is served and then loses
+its connection. In the last two the client cannot know whether a write happened.
 """
 
 from __future__ import annotations
 
+import email.utils
 import math
 import random
 import threading
@@ -47,6 +51,10 @@ class Faults:
     error_rate: float = 0.0
     drop_rate: float = 0.0
     seed: int | None = None
+    retry_after_date: bool = False
+    drop_before_rate: float = 0.0
+    stall_rate: float = 0.0
+    stall: float = 0.0
 
     def __post_init__(self) -> None:
         if self.latency < 0 or (self.rate_limit is not None and self.rate_limit <= 0):
@@ -73,11 +81,35 @@ class FaultInjector:
             time.sleep(self.faults.latency)
         wait = self._throttle()
         if wait is not None:
-            return HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": str(wait)}
+            return HTTPStatus.TOO_MANY_REQUESTS, self._retry_after(wait)
         with self._lock:
             if self._random.random() < self.faults.error_rate:
                 return self._random.choice(ERROR_STATUSES), {}
         return None
+
+    def _retry_after(self, wait: int) -> dict[str, str]:
+        if not self.faults.retry_after_date:
+            return {"Retry-After": str(wait)}
+        now = time.time()
+        return {
+            "Date": email.utils.formatdate(now, usegmt=True),
+            "Retry-After": email.utils.formatdate(now + wait, usegmt=True),
+        }
+
+    def drops_before(self) -> bool:
+        """Tell whether to drop the connection without serving the request."""
+        return self._draw(self.faults.drop_before_rate)
+
+    def stall(self) -> None:
+        """Hold the request before serving it, for a share of requests."""
+        if self._draw(self.faults.stall_rate):
+            time.sleep(self.faults.stall)
+
+    def _draw(self, share: float) -> bool:
+        if not share:
+            return False
+        with self._lock:
+            return self._random.random() < share
 
     def drops(self) -> bool:
         """Tell whether the response to a served request is to be lost."""

@@ -178,6 +178,10 @@ class ScimClient:
     def delete(self, endpoint: str, id_: str) -> ScimResponse:
         return self.request("DELETE", f"/{endpoint}/{id_}")
 
+    def pause(self, seconds: float) -> None:
+        """Wait, with the clock this client was given."""
+        self._sleep(min(seconds, self.settings.max_wait))
+
     def serves(self, path: str) -> bool:
         """Whether a GET of this path succeeds (404 and 501 mean no)."""
         try:
