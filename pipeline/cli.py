@@ -2,164 +2,36 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from pipeline import __version__
-from pipeline.columns import Layout
+from pipeline.cli_options import (
+    check_input_file,
+    optional_server_options,
+    output_options,
+    protected_usernames,
+    server_layout,
+    server_options,
+    utc_stamp,
+)
 from pipeline.console import Output, counted
-from pipeline.errors import PipelineError, UsageError
+from pipeline.errors import PipelineError
 from pipeline.headers import read_mapping
 from pipeline.importing import ImportOptions, import_sheet, validate_file
 from pipeline.roster import FORMATS, export_roster
-from pipeline.scim.client import ConnectionSettings, ScimClient
-from pipeline.scim.schema import builtin_user_schema, user_schema_from_json
+from pipeline.scim.client import ScimClient
 from pipeline.template import schema_rows, write_template
-
-
-def utc_stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("-q", "--quiet", is_flag=True, help="Show only errors.")(
-        command
-    )
-    return click.option(
-        "-v", "--verbose", is_flag=True, help="Log one line per request."
-    )(command)
-
-
-def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of every command that talks to a server, turned into a client."""
-    return _server_options(command, required=True)
-
-
-def optional_server_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The server options, for a command that works without a server too
-    (`client` is then None)."""
-    return _server_options(command, required=False)
-
-
-def _server_options(command: Callable[..., Any], required: bool) -> Callable[..., Any]:
-    options = [
-        click.option("--url", envvar="SCIM_URL", help="Base URL, ending in /scim/v2."),
-        click.option("--api-key", envvar="SCIM_API_KEY", help="The API key."),
-        click.option(
-            "--api-key-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Read the API key from this file.",
-        ),
-        click.option(
-            "--auth",
-            envvar="SCIM_AUTH",
-            type=click.Choice(["api-key", "bearer"]),
-            default="api-key",
-            show_default=True,
-            help="Send the key as an API-Key header or as a Bearer token.",
-        ),
-        click.option(
-            "--dialect",
-            envvar="SCIM_DIALECT",
-            type=click.Choice(["psoda", "rfc"]),
-            default="psoda",
-            show_default=True,
-            help="psoda: pageSize paging, DELETE suspends; rfc: any RFC 7644 server.",
-        ),
-        click.option("--page-size", type=click.IntRange(1, 10_000), default=100),
-        click.option("--concurrency", type=click.IntRange(1, 64), default=8),
-        click.option("--timeout", type=click.FloatRange(0.1), default=30.0),
-        click.option(
-            "--max-wait",
-            type=click.FloatRange(0),
-            default=60.0,
-            help="Longest wait before a retry, whatever Retry-After asks (seconds).",
-        ),
-        click.option(
-            "--allow-http", is_flag=True, help="Allow plain http to a remote host."
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> Any:
-        if not required and not kwargs["url"]:
-            for name in SERVER_OPTION_NAMES:
-                kwargs.pop(name)
-            return command(client=None, **kwargs)
-        settings = connection_settings(
-            url=kwargs.pop("url"),
-            api_key=kwargs.pop("api_key"),
-            api_key_file=kwargs.pop("api_key_file"),
-            auth=kwargs.pop("auth"),
-            dialect=kwargs.pop("dialect"),
-            page_size=kwargs.pop("page_size"),
-            concurrency=kwargs.pop("concurrency"),
-            timeout=kwargs.pop("timeout"),
-            max_wait=kwargs.pop("max_wait"),
-            allow_http=kwargs.pop("allow_http"),
-        )
-        with ScimClient(settings) as client:
-            return command(client=client, **kwargs)
-
-    return wrapper
-
-
-SERVER_OPTION_NAMES = (
-    "url",
-    "api_key",
-    "api_key_file",
-    "auth",
-    "dialect",
-    "page_size",
-    "concurrency",
-    "timeout",
-    "max_wait",
-    "allow_http",
-)
-
-
-def read_key_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(
-            f"cannot read the key from {path} ({type(error).__name__}); give a text "
-            "file holding only the key"
-        ) from error
-
-
-def connection_settings(
-    url: str | None, api_key: str | None, api_key_file: Path | None, **rest: Any
-) -> ConnectionSettings:
-    if not url:
-        raise UsageError(
-            "no server URL; give --url https://<tenant>/scim/v2 or set SCIM_URL"
-        )
-    if api_key_file is not None:
-        if api_key:
-            raise UsageError("give one of --api-key, --api-key-file and SCIM_API_KEY")
-        api_key = read_key_file(api_key_file)
-    if not api_key:
-        raise UsageError(
-            "no API key; give --api-key KEY, --api-key-file FILE or set SCIM_API_KEY"
-        )
-    return ConnectionSettings(url=url, api_key=api_key, **rest)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scim-pipeline")
 def cli() -> None:
-    """Export, import and back up the users and groups of a SCIM 2.0 service.
+    """Export and import the users and groups of a SCIM 2.0 service.
 
     Example: scim-pipeline export --url https://acme.psoda.com/scim/v2
     --api-key-file key.txt --format xlsx
@@ -424,32 +296,6 @@ def schema(client: ScimClient | None, quiet: bool, verbose: bool) -> None:
     for row in rows:
         table.add_row(*row.values())
     Console(highlight=False, width=200).print(table)
-
-
-def server_layout(client: ScimClient | None) -> Layout:
-    if client is None:
-        return Layout(builtin_user_schema())
-    return Layout(user_schema_from_json(client.schemas()))
-
-
-def check_input_file(file: Path) -> None:
-    if file.is_dir():
-        raise UsageError(f"{file} is a folder; give the path of a CSV or XLSX file")
-    if not file.is_file():
-        raise UsageError(f"{file} does not exist; give the path of a CSV or XLSX file")
-
-
-def protected_usernames(values: tuple[str, ...]) -> frozenset[str]:
-    """`--protect` values: userNames, or files with one userName per line."""
-    names: set[str] = set()
-    for value in values:
-        path = Path(value)
-        if "@" not in value and path.is_file():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            names.update(line.strip() for line in lines if line.strip())
-        else:
-            names.add(value.strip())
-    return frozenset(names)
 
 
 @cli.command()

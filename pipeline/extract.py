@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.columns import GROUPS, MANAGER, Layout, export_order
+from pipeline.column_order import export_order
+from pipeline.columns import GROUPS, MANAGER, Layout
 from pipeline.scim.client import ScimClient
 
 log = logging.getLogger(__name__)
