@@ -15,6 +15,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/mypy pipeline
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -163,16 +163,16 @@ def _settle_creates(run: _Run, page_size: int) -> None:
         run.client.pause(run.client.settings.timeout)
     try:
         users = fetch_all(run.client, "Users", page_size).resources
-    except ScimError as error:
+    except ScimError as failure:
         for row, _ in pending:
-            run.record(_failure(row.row, row.action, None, row.user_name, error))
+            run.record(_failure(row.row, row.action, None, row.user_name, failure))
         return
     by_name = {username_key(str(u.get("userName", ""))): u for u in users}
-    for row, error in pending:
+    for row, cause in pending:
         existing = by_name.get(username_key(row.user_name))
         if existing is None:
             _retry_create(run, row)
-        elif _conflict(error):
+        elif _conflict(cause):
             _update_existing(run, row, existing)
         else:
             _created(run, row, str(existing["id"]), None)

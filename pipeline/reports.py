@@ -90,14 +90,14 @@ def write_undo(plan: Plan, results: list[RowResult], report_dir: Path) -> None:
     for row in plan.work:
         if row.action == CREATE:
             if row.row in created:
-                undo = {
+                suspend: dict[str, Any] = {
                     ID: created[row.row],
                     "userName": row.user_name,
                     "active": False,
                 }
                 if any(c.column == GROUPS for c in row.changes):
-                    undo[GROUPS] = CLEAR
-                rows.append(undo)
+                    suspend[GROUPS] = CLEAR
+                rows.append(suspend)
             continue
         if (row.row, row.user_id) not in done:
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,7 @@ def _adds_groups(wanted: Any, had: Any, cell: str) -> bool:
 def normalised(values: pd.Series, column: Column) -> pd.Series:
     """Cells in the form two equal values share; None where there is no value."""
     kind = column.value_type
+    form: Callable[[Any], Any]
     if column.kind == GROUPS:
         form = _group_set
     elif column.kind == MANAGER:
