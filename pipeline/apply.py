@@ -28,6 +28,7 @@ from pipeline.scim.schema import CORE_GROUP, ENTERPRISE_USER
 log = logging.getLogger(__name__)
 
 DONE = "done"
+SETTLE_ROUNDS = 3  # reads of the users to settle creates whose outcome is unknown
 FAILED = "failed"
 Progress = Callable[[int, int | None], None]
 
@@ -97,7 +98,11 @@ def apply_plan(
     with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
         for wave in plan.waves:
             _stage(pool, [by_row[row] for row in wave], lambda r: _create(run, r))
-            _settle_creates(run, client.settings.page_size)
+            for _ in range(SETTLE_ROUNDS):
+                _settle_creates(run, client.settings.page_size)
+            for row, error in run.unsettled:
+                run.record(_failure(row.row, row.action, None, row.user_name, error))
+            run.unsettled = []
         others = [r for r in work if r.action != CREATE]
         _stage(pool, others, lambda r: _update(run, r))
         _stage(pool, plan.groups, lambda g: _group(run, g, groups))
@@ -179,13 +184,8 @@ def _settle_creates(run: _Run, page_size: int) -> None:
 
 
 def _retry_create(run: _Run, row: RowPlan) -> None:
-    assert row.body is not None
-    try:
-        response = run.client.create("Users", row.body)
-    except ScimError as error:
-        run.record(_failure(row.row, row.action, None, row.user_name, error))
-        return
-    _created(run, row, str(response.json_body.get("id")), response.status)
+    """Send a create again, now that the user is known not to exist."""
+    _create(run, row)
 
 
 def _update_existing(run: _Run, row: RowPlan, existing: dict[str, Any]) -> None:
