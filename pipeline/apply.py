@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DONE = "done"
 SETTLE_ROUNDS = 3  # reads of the users to settle creates whose outcome is unknown
+SETTLE_PAUSE = 5.0  # seconds given to writes that timed out before reading
 FAILED = "failed"
 Progress = Callable[[int, int | None], None]
 
@@ -162,10 +163,14 @@ def _settle_creates(run: _Run, page_size: int) -> None:
     pending, run.unsettled = run.unsettled, []
     if not pending:
         return
-    if any(isinstance(error, ConnectionFailed) for _, error in pending):
+    log.warning(
+        "%d creates got no clear answer; reading the users to see which exist",
+        len(pending),
+    )
+    if any(isinstance(e, ConnectionFailed) and e.timed_out for _, e in pending):
         # A request that timed out may still be on its way to being applied: give
-        # it as long again before reading what happened.
-        run.client.pause(run.client.settings.timeout)
+        # it a moment (at most SETTLE_PAUSE) before reading what happened.
+        run.client.pause(min(run.client.settings.timeout, SETTLE_PAUSE))
     try:
         users = fetch_all(run.client, "Users", page_size).resources
     except ScimError as failure:

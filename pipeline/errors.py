@@ -39,7 +39,12 @@ class ScimError(PipelineError):
 
 
 class ConnectionFailed(ScimError):
-    """The server could not be reached at all."""
+    """No answer came: the server could not be reached, dropped the connection or
+    did not answer in time (``timed_out``)."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class AuthenticationFailed(ScimError):

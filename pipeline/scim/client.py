@@ -38,6 +38,7 @@ SCIM_JSON = "application/scim+json"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 NOT_PROCESSED = frozenset({429, 503})
+TIMED_OUT = "no answer within"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class ScimClient:
         self.dialect = settings.scim_dialect
         self._sleep = sleep
         self.throttle = Throttle(settings.concurrency)
+        self._answered = False  # whether the server has answered anything yet
         headers = {"Accept": SCIM_JSON, **settings.auth_headers()}
         limits = httpx.Limits(
             max_connections=max(settings.concurrency, 1) + 2,
@@ -232,7 +234,7 @@ class ScimClient:
             wait = self._retry_wait(method, answered, attempt)
             if wait is None:
                 if answered is None:
-                    raise ConnectionFailed(self._unreachable(path, failure))
+                    raise self._no_answer(path, failure)
                 raise self._status_error(method, path, answered)
             self._sleep(wait)
             attempt += 1
@@ -261,6 +263,7 @@ class ScimClient:
         except httpx.TransportError as error:
             log.info("%s %s failed: %s", method, path, type(error).__name__)
             return str(error) or type(error).__name__
+        self._answered = True
         elapsed = (time.perf_counter() - started) * 1000
         shown = f"{path}?{urlencode(params)}" if params else path
         log.info("%s %s %d %.0fms", method, shown, response.status_code, elapsed)
@@ -287,10 +290,21 @@ class ScimClient:
             asked = min(2.0**attempt, 30.0) * (0.5 + random.random() / 2)
         return min(asked, self.settings.max_wait)
 
-    def _unreachable(self, path: str, reason: str | None) -> str:
-        return (
+    def _no_answer(self, path: str, failure: str | None) -> ConnectionFailed:
+        """The error for a request that got no answer, worded for what happened."""
+        reason = failure or "no answer"
+        timed_out = reason.startswith(TIMED_OUT)
+        if self._answered:
+            return ConnectionFailed(
+                f"no answer from {self.settings.base_url}{path}: {reason}; the "
+                "server stopped answering part way; run the same command again to "
+                "finish",
+                timed_out,
+            )
+        return ConnectionFailed(
             f"cannot reach {self.settings.base_url}{path}: {reason}; "
-            "check --url and that the server is running"
+            "check --url and that the server is running",
+            timed_out,
         )
 
     def _status_error(
