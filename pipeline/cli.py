@@ -17,6 +17,7 @@ from pipeline.cli_options import (
     protected_usernames,
     server_layout,
     server_options,
+    sheet_options,
     utc_stamp,
 )
 from pipeline.console import Output, counted
@@ -90,23 +91,7 @@ def export(
 
 
 @cli.command(name="import")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--sheet", help="XLSX sheet to read (default: Users, else the first).")
-@click.option("--encoding", help="CSV encoding, e.g. cp1252 (default: detected).")
-@click.option(
-    "--match",
-    "match_by",
-    type=click.Choice(["userName", "externalId"]),
-    default="userName",
-    show_default=True,
-    help="How rows without an id find their user.",
-)
-@click.option(
-    "--map",
-    "map_file",
-    type=click.Path(path_type=Path),
-    help='TOML file renaming headers: "Sheet header" = "scim.header".',
-)
+@sheet_options
 @click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
 @click.option(
     "--create-groups", is_flag=True, help="Create groups the sheet names but lacks."
@@ -204,22 +189,7 @@ def import_(
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--sheet", help="XLSX sheet to read (default: Users, else the first).")
-@click.option("--encoding", help="CSV encoding, e.g. cp1252 (default: detected).")
-@click.option(
-    "--map",
-    "map_file",
-    type=click.Path(path_type=Path),
-    help='TOML file renaming headers: "Sheet header" = "scim.header".',
-)
-@click.option(
-    "--match",
-    "match_by",
-    type=click.Choice(["userName", "externalId"]),
-    default="userName",
-    show_default=True,
-)
+@sheet_options
 @optional_server_options
 @output_options
 def validate(

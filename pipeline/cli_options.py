@@ -33,6 +33,36 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def sheet_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The FILE argument and how to read it, for `import` and `validate`."""
+    options = [
+        click.argument("file", type=click.Path(path_type=Path)),
+        click.option(
+            "--sheet", help="XLSX sheet to read (default: Users, else the first)."
+        ),
+        click.option(
+            "--encoding", help="CSV encoding, e.g. cp1252 (default: detected)."
+        ),
+        click.option(
+            "--match",
+            "match_by",
+            type=click.Choice(["userName", "externalId"]),
+            default="userName",
+            show_default=True,
+            help="How rows without an id find their user.",
+        ),
+        click.option(
+            "--map",
+            "map_file",
+            type=click.Path(path_type=Path),
+            help='TOML file renaming headers: "Sheet header" = "scim.header".',
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that talks to a server, turned into a client."""
     return _server_options(command, required=True)
