@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import __version__
+from pipeline.backup import run_backup, verify_backup
 from pipeline.cli_options import (
     check_input_file,
     optional_server_options,
@@ -21,7 +22,7 @@ from pipeline.cli_options import (
     utc_stamp,
 )
 from pipeline.console import Output, counted
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UsageError
 from pipeline.headers import read_mapping
 from pipeline.importing import ImportOptions, import_sheet, validate_file
 from pipeline.roster import FORMATS, export_roster
@@ -266,6 +267,67 @@ def schema(client: ScimClient | None, quiet: bool, verbose: bool) -> None:
     for row in rows:
         table.add_row(*row.values())
     Console(highlight=False, width=200).print(table)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that holds one sub-folder per backup.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(1),
+    help="Keep only the N newest complete backups (the new one always stays).",
+)
+@server_options
+@output_options
+def backup(
+    client: ScimClient, out: Path, keep: int | None, quiet: bool, verbose: bool
+) -> None:
+    """Back up every user, group and schema into OUT/<UTC stamp>/, for cron.
+
+    Example: scim-pipeline backup --out /srv/backups --keep 30
+    """
+    output = Output(quiet, verbose)
+    result = run_backup(client, out, keep)
+    state = "complete" if result.complete else "INCOMPLETE"
+    removed = (
+        f", removed {counted(len(result.removed), 'old backup')}"
+        if (result.removed)
+        else ""
+    )
+    output.say(
+        f"Backup {state}: {result.users} users, {result.groups} groups in "
+        f"{result.folder}{removed}"
+    )
+    if not result.complete:
+        raise PipelineError(
+            "the backup is incomplete (" + "; ".join(result.problems) + "); it is "
+            "kept and marked so in its manifest"
+        )
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@output_options
+def verify(folder: Path, quiet: bool, verbose: bool) -> None:
+    """Check a backup: every checksum, every JSON line, the counts.
+
+    Example: scim-pipeline verify /srv/backups/20260101T020000Z
+    """
+    output = Output(quiet, verbose)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; give a backup folder")
+    problems = verify_backup(folder)
+    for problem in problems:
+        output.say(f"  {problem}")
+    if problems:
+        raise PipelineError(
+            f"{folder} does not verify: {counted(len(problems), 'problem')}"
+        )
+    output.say(f"{folder}: every file and count matches its manifest")
 
 
 @cli.command()

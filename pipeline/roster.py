@@ -90,26 +90,42 @@ def export_roster(
     not hidden."""
     flattened: dict[str, dict[str, Any]] = {}
     roster = read_roster(client, client.settings.page_size, progress, flattened)
+    make_folder(out_dir)
+    return write_roster(roster, flattened, out_dir, formats, excel_safe=excel_safe)
+
+
+def write_roster(
+    roster: Roster,
+    flattened: dict[str, dict[str, Any]],
+    out_dir: Path,
+    formats: tuple[str, ...],
+    *,
+    excel_safe: bool = False,
+    csv_sheets: tuple[str, ...] = ("Users", "Groups", "Members"),
+    mode: int | None = None,
+) -> ExportResult:
+    """The files of an export. JSONL first: it is the lossless copy, and the XLSX
+    is the one file a very large tenant can be refused for."""
     users, groups = roster.users.resources, roster.groups.resources
     frames = {
         "Users": users_frame(users, groups, roster.layout, flattened),
         "Groups": groups_frame(groups),
         "Members": members_frame(users, groups),
     }
-    make_folder(out_dir)
     files: list[Path] = []
-    if "csv" in formats:
-        for name, frame in frames.items():
-            path = out_dir / f"{name.lower()}.csv"
-            write_csv(frame, path, excel_safe=excel_safe)
-            files.append(path)
-    if "xlsx" in formats:
-        write_xlsx(frames, out_dir / "roster.xlsx")
-        files.append(out_dir / "roster.xlsx")
     if "json" in formats:
         for name, listing in (("users", roster.users), ("groups", roster.groups)):
-            write_jsonl(listing.resources, out_dir / f"{name}.jsonl")
-            files.append(out_dir / f"{name}.jsonl")
+            path = out_dir / f"{name}.jsonl"
+            write_jsonl(listing.resources, path, mode=mode)
+            files.append(path)
+    if "csv" in formats:
+        for name in csv_sheets:
+            path = out_dir / f"{name.lower()}.csv"
+            write_csv(frames[name], path, excel_safe=excel_safe, mode=mode)
+            files.append(path)
+    if "xlsx" in formats:
+        write_xlsx(frames, out_dir / "roster.xlsx", mode=mode)
+        files.append(out_dir / "roster.xlsx")
     return ExportResult(
         len(users), len(groups), len(frames["Members"]), files, roster.problems
     )

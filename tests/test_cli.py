@@ -219,3 +219,22 @@ def test_template_has_headers_and_no_example_user(tmp_path):
     ]
     assert all(c.value is None for row in users.iter_rows(min_row=2) for c in row)
     assert book.sheetnames == ["Users", "Instructions"]
+
+
+def test_backup_and_verify_from_the_command_line(sandbox_url, tmp_path):
+    backups = tmp_path / "backups"
+
+    made = run_cli(
+        "backup", "--out", str(backups), "--url", sandbox_url, "--api-key", "right-key"
+    )
+    folder = next(backups.iterdir())
+    checked = run_cli("verify", str(folder))
+    (folder / "groups.jsonl").write_text("not json\n")
+    broken = run_cli("verify", str(folder))
+
+    assert made.returncode == 0 and made.stdout == ""
+    assert made.stderr.startswith("Backup complete: 0 users, 0 groups in ")
+    assert checked.returncode == 0
+    assert broken.returncode == 1
+    assert "groups.jsonl: checksum differs from the manifest" in broken.stderr
+    assert broken.stderr.splitlines()[-1].startswith("Error: ")
