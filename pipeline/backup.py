@@ -14,20 +14,27 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_path, make_folder
+from pipeline.columns import ID, Layout
 from pipeline.errors import PipelineError, UsageError
+from pipeline.extract import fetch_all, users_frame
+from pipeline.importing import ImportOptions, ImportOutcome, Progress, import_frames
+from pipeline.plan import Plan
 from pipeline.roster import read_roster, write_roster
 from pipeline.scim.client import ScimClient
+from pipeline.scim.schema import user_schema_from_json
 
 MANIFEST = "manifest.json"
+INCOMPLETE = "the backup is marked incomplete"
 STAMP = re.compile(r"^\d{8}T\d{6}Z$")
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -190,3 +197,100 @@ def _check_lines(path: Path, expected: int | None) -> list[str]:
     if expected is not None and count != expected:
         return [f"{path.name}: {count} resources, the manifest says {expected}"]
     return []
+
+
+def restore_backup(
+    client: ScimClient,
+    folder: Path,
+    report_dir: Path,
+    options: ImportOptions,
+    progress: Progress | None = None,
+    show_plan: Callable[[Plan], None] | None = None,
+) -> ImportOutcome:
+    """Plan (and with `options.apply` carry out) putting a server back as a backup
+    has it: missing users and groups created, differing ones updated by full PUT,
+    suspensions mirrored, group memberships by userName.
+
+    The backup's users become the rows of an import, without their ids (a new
+    server gives new ones), with `--exact-groups` and `--create-groups`.
+    """
+    problems = [p for p in verify_backup(folder) if not p.startswith(INCOMPLETE)]
+    if problems:
+        raise PipelineError(
+            f"{folder} does not verify ({problems[0]}); run `scim-pipeline verify` "
+            "on it, and restore from another backup"
+        )
+    users = _read_jsonl(folder / "users.jsonl")
+    groups = _read_jsonl(folder / "groups.jsonl")
+    schemas = json.loads((folder / "schemas.json").read_text(encoding="utf-8"))
+    layout = Layout(user_schema_from_json(schemas))
+    rows = users_frame(users, groups, layout).drop(columns=[ID])
+    if "active" in rows:
+        rows["active"] = rows["active"].map(
+            lambda value: None if value is None else ("true" if value else "false")
+        )
+    rows.index = pd.RangeIndex(2, len(rows) + 2)
+    group_rows = pd.DataFrame(
+        {
+            "displayName": [g.get("displayName") for g in groups],
+            "externalId": [g.get("externalId") for g in groups],
+        },
+        index=pd.RangeIndex(2, len(groups) + 2),
+        dtype=object,
+    )
+    restoring = replace(options, exact_groups=True, create_groups=True)
+    outcome = import_frames(
+        client,
+        rows,
+        group_rows,
+        lambda: sha256(folder / MANIFEST),
+        report_dir,
+        restoring,
+        progress,
+        show_plan,
+    )
+    if options.apply and not outcome.errors and not outcome.failed:
+        restore_nested_groups(client, groups)
+    return outcome
+
+
+def restore_nested_groups(client: ScimClient, backup: list[dict[str, Any]]) -> int:
+    """Groups that are members of groups, mapped by display name once every group
+    exists on the server; returns how many groups were changed."""
+    names = {str(g.get("id")): str(g.get("displayName")) for g in backup}
+    wanted = {
+        str(g.get("displayName")): {
+            names[str(m.get("value"))]
+            for m in g.get("members") or ()
+            if str(m.get("value")) in names
+        }
+        for g in backup
+    }
+    current = fetch_all(client, "Groups", client.settings.page_size).resources
+    by_name = {str(g.get("displayName")): g for g in current}
+    ids = {name: str(g["id"]) for name, g in by_name.items()}
+    changed = 0
+    for name, members in wanted.items():
+        group = by_name.get(name)
+        if group is None:
+            continue
+        have = {
+            str(m.get("value"))
+            for m in group.get("members") or ()
+            if isinstance(m, dict)
+        }
+        missing = [ids[m] for m in sorted(members) if m in ids and ids[m] not in have]
+        if not missing:
+            continue
+        body = {k: v for k, v in group.items() if k != "meta"}
+        body["members"] = [
+            *(group.get("members") or []),
+            *({"value": i, "type": "Group"} for i in missing),
+        ]
+        client.replace("Groups", str(group["id"]), body)
+        changed += 1
+    return changed
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import __version__
-from pipeline.backup import run_backup, verify_backup
+from pipeline.backup import restore_backup, run_backup, verify_backup
 from pipeline.cli_options import (
     check_input_file,
     optional_server_options,
@@ -24,7 +24,12 @@ from pipeline.cli_options import (
 from pipeline.console import Output, counted
 from pipeline.errors import PipelineError, UsageError
 from pipeline.headers import read_mapping
-from pipeline.importing import ImportOptions, import_sheet, validate_file
+from pipeline.importing import (
+    ImportOptions,
+    ImportOutcome,
+    import_sheet,
+    validate_file,
+)
 from pipeline.roster import FORMATS, export_roster
 from pipeline.scim.client import ScimClient
 from pipeline.template import schema_rows, write_template
@@ -169,17 +174,23 @@ def import_(
         outcome = import_sheet(
             client, file, report_dir, options, progress, show_plan=output.plan
         )
+    report_outcome(output, outcome, file.name, apply, report_dir)
+
+
+def report_outcome(
+    output: Output, outcome: ImportOutcome, source: str, apply: bool, report_dir: Path
+) -> None:
+    """Problems, results and where the reports are; errors and failures exit 1."""
     output.problems(outcome.problems)
     if outcome.errors:
         raise PipelineError(
-            f"{counted(len(outcome.errors), 'problem')} in {file.name}, nothing was "
-            "sent; "
-            f"fix them and run again (list in {report_dir / 'errors.csv'})"
+            f"{counted(len(outcome.errors), 'problem')} in {source}, nothing was "
+            f"sent; fix them and run again (list in {report_dir / 'errors.csv'})"
         )
     assert outcome.plan is not None
     if outcome.results is not None:
         output.results(outcome.results)
-    elif outcome.plan.work and not apply:
+    elif not outcome.plan.empty and not apply:
         output.say("Nothing was sent; run again with --apply to carry out the plan.")
     output.say(f"Reports in {report_dir}/")
     if outcome.failed:
@@ -328,6 +339,57 @@ def verify(folder: Path, quiet: bool, verbose: bool) -> None:
             f"{folder} does not verify: {counted(len(problems), 'problem')}"
         )
     output.say(f"{folder}: every file and count matches its manifest")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
+@click.option(
+    "--suspend-missing",
+    is_flag=True,
+    help="Suspend active users the backup does not hold (capped by --max-suspend).",
+)
+@click.option("--protect", multiple=True, help="A userName never suspended, or a file.")
+@click.option("--max-suspend", type=click.IntRange(0), default=10, show_default=True)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the reports (default: output/restore-<UTC stamp>).",
+)
+@server_options
+@output_options
+def restore(
+    client: ScimClient,
+    folder: Path,
+    apply: bool,
+    suspend_missing: bool,
+    protect: tuple[str, ...],
+    max_suspend: int,
+    report_dir: Path | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Plan putting the server back as a backup has it; --apply carries it out.
+
+    Example: scim-pipeline restore /srv/backups/20260101T020000Z --apply
+    """
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; give a backup folder")
+    output = Output(quiet, verbose)
+    report_dir = report_dir or Path("output") / f"restore-{utc_stamp()}"
+    options = ImportOptions(
+        apply=apply,
+        max_suspend=max_suspend,
+        concurrency=client.settings.concurrency,
+        suspend_missing=suspend_missing,
+        protect=protected_usernames(protect),
+    )
+    with output.progress("Restoring") as progress:
+        outcome = restore_backup(
+            client, folder, report_dir, options, progress, show_plan=output.plan
+        )
+    report_outcome(output, outcome, folder.name, apply, report_dir)
 
 
 @cli.command()

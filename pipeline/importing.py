@@ -103,6 +103,34 @@ def import_sheet(
     `show_plan` sees the plan before anything is sent; `progress` follows the writes.
     """
     sheet = read_sheet(path, sheet=options.sheet, encoding=options.encoding)
+    groups_sheet = read_groups_sheet(path, sheet.sheet_name)
+    return import_frames(
+        client,
+        sheet.frame,
+        groups_sheet,
+        lambda: fingerprint(path),
+        report_dir,
+        options,
+        progress,
+        show_plan,
+    )
+
+
+def import_frames(
+    client: ScimClient,
+    frame: pd.DataFrame,
+    groups_sheet: pd.DataFrame | None,
+    source_digest: Callable[[], str],
+    report_dir: Path,
+    options: ImportOptions,
+    progress: Progress | None = None,
+    show_plan: Callable[[Plan], None] | None = None,
+) -> ImportOutcome:
+    """The import of rows already read: a sheet's, or a backup's (`restore`).
+
+    `source_digest` names the input for the journal, so that a rerun of the same
+    input after a crash can report the whole run.
+    """
     roster = read_roster(client, client.settings.page_size)
     if not roster.complete:
         raise IncompleteExport(
@@ -110,13 +138,12 @@ def import_sheet(
             + "; refusing to plan an import against a partial list of users"
         )
     make_folder(report_dir)
-    groups_sheet = read_groups_sheet(path, sheet.sheet_name)
     sheet_changes, sheet_problems = plan_group_sheet(
         groups_sheet if groups_sheet is not None else pd.DataFrame(),
         roster.groups.resources,
     )
     inputs, problems, names = check_sheet(
-        sheet.frame, roster, options, client.dialect, created_groups(sheet_changes)
+        frame, roster, options, client.dialect, created_groups(sheet_changes)
     )
     problems = sort_problems([*problems, *sheet_problems])
     outcome = ImportOutcome(report_dir, problems)
@@ -148,7 +175,7 @@ def import_sheet(
     if options.apply and any(row.delete_after for row in plan.work):
         check_delete_suspends(client)
     if options.apply:
-        digest = fingerprint(path)
+        digest = source_digest()
         earlier = earlier_results(report_dir, digest)
         if plan.empty and not earlier:
             return outcome
@@ -174,7 +201,7 @@ def import_sheet(
             results = with_earlier(results, earlier, plan)
         outcome.results = results
         write_results(results, report_dir)
-        write_failed(sheet.frame, results, report_dir)
+        write_failed(frame, results, report_dir)
         write_undo(plan, results, report_dir)
     return outcome
 

@@ -115,3 +115,55 @@ def test_an_incomplete_export_is_kept_and_marked(wsgi_client, tmp_path):
     assert verify_backup(result.folder)[-1].startswith(
         "the backup is marked incomplete"
     )
+
+
+def csv_without_ids(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8-sig") as handle:
+        rows = [
+            {k: v for k, v in row.items() if k != "id"}
+            for row in csv.DictReader(handle)
+        ]
+    return sorted(rows, key=lambda row: row["userName"])
+
+
+def user_memberships(path: Path) -> set[tuple[str, str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8-sig") as handle:
+        return {
+            (row["groupName"], row["memberType"], row["memberName"])
+            for row in csv.DictReader(handle)
+        }
+
+
+def test_restore_into_an_empty_server_round_trips(wsgi_client, tmp_path):
+    from pipeline.backup import restore_backup
+    from pipeline.importing import ImportOptions
+    from pipeline.roster import export_roster
+
+    for name in ("a", "c"):
+        (tmp_path / name).mkdir()
+    source, _ = seeded(tmp_path / "a")
+    backup = run_backup(wsgi_client(source), tmp_path / "b")
+    target = seeded_app(tmp_path / "c", [])
+    client = wsgi_client(target)
+
+    restored = restore_backup(
+        client, backup.folder, tmp_path / "r1", ImportOptions(apply=True)
+    )
+    again = restore_backup(
+        client, backup.folder, tmp_path / "r2", ImportOptions(apply=True)
+    )
+    export_roster(wsgi_client(source), tmp_path / "before", ("csv",))
+    export_roster(client, tmp_path / "after", ("csv",))
+
+    assert restored.failed == []
+    assert again.plan is not None and again.plan.empty
+    assert csv_without_ids(tmp_path / "after" / "users.csv") == csv_without_ids(
+        tmp_path / "before" / "users.csv"
+    )
+    assert user_memberships(tmp_path / "after" / "members.csv") == user_memberships(
+        tmp_path / "before" / "members.csv"
+    )
