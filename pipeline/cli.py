@@ -38,7 +38,7 @@ from pipeline.template import schema_rows, write_template
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scim-pipeline")
 def cli() -> None:
-    """Export and import the users and groups of a SCIM 2.0 service.
+    """Export, import and back up the users and groups of a SCIM 2.0 service.
 
     Example: scim-pipeline export --url https://acme.psoda.com/scim/v2
     --api-key-file key.txt --format xlsx
@@ -402,8 +402,9 @@ def restore(
 )
 @click.option(
     "--seed",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON file of users and groups to start from when there is no state.",
+    type=click.Path(exists=True, path_type=Path),
+    help="JSON file of users and groups, or a backup folder, to start from when "
+    "there is no state.",
 )
 @click.option(
     "--dialect",

@@ -167,3 +167,16 @@ def test_restore_into_an_empty_server_round_trips(wsgi_client, tmp_path):
     assert user_memberships(tmp_path / "after" / "members.csv") == user_memberships(
         tmp_path / "before" / "members.csv"
     )
+
+
+def test_sandbox_starts_from_a_backup_folder(wsgi_client, tmp_path):
+    from pipeline.sandbox import build_app
+
+    app, seed = seeded(tmp_path)
+    backup = run_backup(wsgi_client(app), tmp_path / "b")
+
+    rehearsal = build_app(api_keys=("k",), seed_path=backup.folder)
+
+    snapshot = rehearsal.storage.snapshot()
+    assert len(snapshot["users"]) == len(seed["users"])
+    assert len(snapshot["groups"]) == len(seed["groups"])

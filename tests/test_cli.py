@@ -93,7 +93,21 @@ def test_unknown_option_is_a_usage_error():
     assert "No such option" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["export", "import", "sandbox", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "export",
+        "import",
+        "validate",
+        "template",
+        "schema",
+        "backup",
+        "verify",
+        "restore",
+        "sandbox",
+        "demo",
+    ],
+)
 def test_every_command_has_help_with_an_example(command):
     result = run_cli(command, "--help")
 

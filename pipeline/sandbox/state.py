@@ -33,6 +33,8 @@ def read_state(path: Path, *, required: bool = False) -> dict[str, Any] | None:
     :raises UsageError: When ``required`` and the file does not exist.
     :raises InputFileError: When the file is not a state document.
     """
+    if path.is_dir():
+        return read_backup_folder(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -54,6 +56,20 @@ def read_state(path: Path, *, required: bool = False) -> dict[str, Any] | None:
             f"{path} is not a sandbox state; expected "
             '{"users": [...], "groups": [...]}'
         )
+    return document
+
+
+def read_backup_folder(folder: Path) -> dict[str, Any]:
+    """A backup folder (`scim-pipeline backup`) as a state: its users and groups."""
+    document: dict[str, Any] = {}
+    for key in ("users", "groups"):
+        path = folder / f"{key}.jsonl"
+        if not path.is_file():
+            raise InputFileError(
+                f"{folder} holds no {path.name}; give a backup folder or a seed file"
+            )
+        lines = path.read_bytes().splitlines()
+        document[key] = [orjson.loads(line) for line in lines if line.strip()]
     return document
 
 
