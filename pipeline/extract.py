@@ -201,7 +201,7 @@ def users_frame(
         if manager is not None:
             row[MANAGER] = usernames.get(manager, manager)
         if user_id in memberships:
-            row[GROUPS] = ";".join(memberships[user_id])
+            row[GROUPS] = ";".join(sorted(memberships[user_id], key=str.casefold))
         rows.append(row)
     headers = dict.fromkeys(header for row in rows for header in row)
     ordered = export_order(layout, headers) if headers else ["id", "userName"]

@@ -153,7 +153,7 @@ def test_users_frame_names_manager_and_groups():
     ]
     ana = frame.iloc[1].to_dict()
     assert ana["manager"] == "boss@example.com"
-    assert ana["groups"] == "Staff;Field"
+    assert ana["groups"] == "Field;Staff"
     assert ana["emails.primary"] == "work"
     assert ana["active"] is None
     assert frame.iloc[0]["active"] is True
