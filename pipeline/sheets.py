@@ -24,6 +24,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from pipeline.errors import InputFileError, UsageError
+from pipeline.export import FORMULA_STARTS
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DEFAULT_SHEET = "Users"
 GROUPS_SHEET = "Groups"
 DELIMITERS = ",;\t"
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 _ZERO_PADDING = re.compile(r"0+")
 _TIME_TOKENS = re.compile(r"[hs]", re.IGNORECASE)
