@@ -6,6 +6,7 @@ no half-written file behind.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -90,3 +91,12 @@ def make_folder(path: Path, *, mode: int | None = None) -> None:
         raise PipelineError(
             f"cannot create the folder {path}: {reason}; choose a writable folder"
         ) from exc
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -9,7 +9,6 @@ them, parses every JSON line and compares the counts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -23,7 +22,7 @@ import orjson
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.atomic import atomic_path, make_folder
+from pipeline.atomic import atomic_path, file_sha256, make_folder
 from pipeline.columns import ID, Layout
 from pipeline.errors import PipelineError, UsageError
 from pipeline.extract import fetch_all, users_frame
@@ -109,7 +108,7 @@ def _write_backup(
             "groups": exported.groups,
             "members": exported.members,
         },
-        "files": {name: sha256(folder / name) for name in names},
+        "files": {name: file_sha256(folder / name) for name in names},
         "complete": exported.complete,
         "problems": exported.problems,
     }
@@ -118,14 +117,6 @@ def _write_backup(
     return BackupResult(
         folder, exported.users, exported.groups, exported.complete, exported.problems
     )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -163,7 +154,7 @@ def verify_backup(folder: Path) -> list[str]:
         path = folder / name
         if not path.is_file():
             problems.append(f"{name}: missing")
-        elif sha256(path) != expected:
+        elif file_sha256(path) != expected:
             problems.append(f"{name}: checksum differs from the manifest")
     counts = manifest.get("counts", {})
     for name, key in (("users.jsonl", "users"), ("groups.jsonl", "groups")):
@@ -243,7 +234,7 @@ def restore_backup(
         client,
         rows,
         group_rows,
-        lambda: sha256(folder / MANIFEST),
+        lambda: file_sha256(folder / MANIFEST),
         report_dir,
         restoring,
         progress,

@@ -20,6 +20,7 @@ from pipeline.cli_options import (
     server_options,
     sheet_options,
     utc_stamp,
+    write_options,
 )
 from pipeline.console import Output, counted
 from pipeline.errors import PipelineError, UsageError
@@ -98,7 +99,6 @@ def export(
 
 @cli.command(name="import")
 @sheet_options
-@click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
 @click.option(
     "--create-groups", is_flag=True, help="Create groups the sheet names but lacks."
 )
@@ -107,29 +107,7 @@ def export(
     is_flag=True,
     help="Also remove users from direct groups their groups cell does not name.",
 )
-@click.option(
-    "--suspend-missing",
-    is_flag=True,
-    help="Suspend active users that no row names (capped by --max-suspend).",
-)
-@click.option(
-    "--protect",
-    multiple=True,
-    help="A userName never suspended, or a file of them; repeatable.",
-)
-@click.option(
-    "--max-suspend",
-    type=click.IntRange(0),
-    default=10,
-    show_default=True,
-    help="Refuse the run if it would suspend more users than this.",
-)
-@click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the reports (default: output/import-<UTC stamp>).",
-)
+@write_options
 @server_options
 @output_options
 def import_(
@@ -343,20 +321,7 @@ def verify(folder: Path, quiet: bool, verbose: bool) -> None:
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--apply", is_flag=True, help="Carry out the plan (default: plan only).")
-@click.option(
-    "--suspend-missing",
-    is_flag=True,
-    help="Suspend active users the backup does not hold (capped by --max-suspend).",
-)
-@click.option("--protect", multiple=True, help="A userName never suspended, or a file.")
-@click.option("--max-suspend", type=click.IntRange(0), default=10, show_default=True)
-@click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the reports (default: output/restore-<UTC stamp>).",
-)
+@write_options
 @server_options
 @output_options
 def restore(

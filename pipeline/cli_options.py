@@ -63,6 +63,43 @@ def sheet_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def write_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--apply, the suspension guards and the report folder, for `import` and
+    `restore`."""
+    options = [
+        click.option(
+            "--apply", is_flag=True, help="Carry out the plan (default: plan only)."
+        ),
+        click.option(
+            "--suspend-missing",
+            is_flag=True,
+            help="Suspend active users the input does not name (capped by "
+            "--max-suspend).",
+        ),
+        click.option(
+            "--protect",
+            multiple=True,
+            help="A userName never suspended, or a file of them; repeatable.",
+        ),
+        click.option(
+            "--max-suspend",
+            type=click.IntRange(0),
+            default=10,
+            show_default=True,
+            help="Refuse the run if it would suspend more users than this.",
+        ),
+        click.option(
+            "--report",
+            "report_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for the reports (default: output/<command>-<UTC stamp>).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that talks to a server, turned into a client."""
     return _server_options(command, required=True)

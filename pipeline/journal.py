@@ -9,7 +9,6 @@ earlier run of the same input lets its reports cover that earlier work too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from typing import IO, Any
 import orjson
 
 from pipeline.apply import RowResult
+from pipeline.atomic import file_sha256
 
 JOURNAL = "journal.jsonl"
 EARLIER = "done earlier"
@@ -26,11 +26,7 @@ EARLIER = "done earlier"
 
 def fingerprint(path: Path) -> str:
     """What makes two runs "the same import": the input file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 class Journal:
