@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,12 @@ def posted(app) -> list[dict]:
     return [r.body for r in app.writes() if r.method == "POST"]
 
 
-@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
-def test_leading_zeros_stay_text(wsgi_client, tmp_path, suffix):
+@pytest.mark.parametrize(
+    ("suffix", "external_ids"),
+    [("csv", ["000417", "0042"]), ("xlsx", ["000417", "0042", "000417"])],
+)
+def test_leading_zeros_stay_text(wsgi_client, tmp_path, suffix, external_ids):
+    # In the XLSX, row 4 holds the number 417 shown through the format 000000.
     app = seeded_app(tmp_path, [])
 
     outcome = run_import(
@@ -34,24 +37,10 @@ def test_leading_zeros_stay_text(wsgi_client, tmp_path, suffix):
 
     assert outcome.errors == []
     bodies = posted(app)
-    assert [b["externalId"] for b in bodies] == (
-        ["000417", "0042"]
-        if suffix == "csv"
-        else ["000417", "0042", "000417"][: len(bodies)]
-    )
+    assert [b["externalId"] for b in bodies] == external_ids
     assert bodies[0][ENTERPRISE]["employeeNumber"] == "00912"
     assert bodies[0]["phoneNumbers"] == [{"type": "work", "value": "0612345678"}]
     assert bodies[1][ENTERPRISE]["employeeNumber"] == "01000"
-
-
-def test_number_format_padding_survives_in_xlsx(wsgi_client, tmp_path):
-    app = seeded_app(tmp_path, [])
-
-    run_import(wsgi_client, app, DATA / "c06_leading_zeros.xlsx", tmp_path)
-
-    external_ids = [b.get("externalId") for b in posted(app)]
-    assert "000417" in external_ids
-    assert all(".0" not in str(v) for v in external_ids)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
@@ -82,10 +71,7 @@ def test_a_bad_active_value_blocks_the_whole_file(wsgi_client, tmp_path):
     errors = (tmp_path / "report" / "errors.csv").read_text(encoding="utf-8-sig")
     assert errors.splitlines() == [
         "row,column,value,problem",
-        "8,active,maybe,not a boolean: use true/false, yes/no or 1/0".replace(
-            "not a boolean: use true/false, yes/no or 1/0",
-            '"not a boolean: use true/false, yes/no or 1/0"',
-        ),
+        '8,active,maybe,"not a boolean: use true/false, yes/no or 1/0"',
     ]
 
 
@@ -263,15 +249,6 @@ def test_plan_only_sends_nothing_and_writes_the_plan(wsgi_client, tmp_path):
         "2,update,title,Eng,Lead",
         "3,create,userName,,bo@example.com",
     ]
-
-
-def test_xlsx_sheet_named_users_is_read(wsgi_client, tmp_path):
-    shutil.copy(DATA / "c07_blank_numbers.xlsx", tmp_path / "in.xlsx")
-    app = seeded_app(tmp_path, [])
-
-    outcome = run_import(wsgi_client, app, tmp_path / "in.xlsx", tmp_path, apply=False)
-
-    assert outcome.plan is not None and outcome.plan.count("create") == 2
 
 
 def test_psoda_dialect_refuses_to_delete_on_an_rfc_server(wsgi_client, tmp_path):
