@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -140,19 +141,32 @@ def import_(
         encoding=encoding,
         mapping=read_mapping(map_file) if map_file else {},
         match_by=match_by,
-        apply=apply,
-        max_suspend=max_suspend,
-        concurrency=client.settings.concurrency,
         create_groups=create_groups,
         exact_groups=exact_groups,
-        suspend_missing=suspend_missing,
-        protect=protected_usernames(protect),
+        **write_settings(client, apply, suspend_missing, protect, max_suspend),
     )
     with output.progress("Applying") as progress:
         outcome = import_sheet(
             client, file, report_dir, options, progress, show_plan=output.plan
         )
     report_outcome(output, outcome, file.name, apply, report_dir)
+
+
+def write_settings(
+    client: ScimClient,
+    apply: bool,
+    suspend_missing: bool,
+    protect: tuple[str, ...],
+    max_suspend: int,
+) -> dict[str, Any]:
+    """The ImportOptions that `write_options` give, for `import` and `restore`."""
+    return {
+        "apply": apply,
+        "concurrency": client.settings.concurrency,
+        "suspend_missing": suspend_missing,
+        "protect": protected_usernames(protect),
+        "max_suspend": max_suspend,
+    }
 
 
 def report_outcome(
@@ -344,11 +358,7 @@ def restore(
     output = Output(quiet, verbose)
     report_dir = report_dir or Path("output") / f"restore-{utc_stamp()}"
     options = ImportOptions(
-        apply=apply,
-        max_suspend=max_suspend,
-        concurrency=client.settings.concurrency,
-        suspend_missing=suspend_missing,
-        protect=protected_usernames(protect),
+        **write_settings(client, apply, suspend_missing, protect, max_suspend)
     )
     with output.progress("Restoring") as progress:
         outcome = restore_backup(

@@ -307,9 +307,9 @@ def check_sheet(
         *duplicate_usernames(frame, keys),
         *match_problems,
         *username_conflicts(
-            frame[creating | _any(changed, "userName")], matched, user_list, keys
+            frame, matched, user_list, keys[creating | _any(changed, "userName")]
         ),
-        *check_cells(frame, changed, columns, creating),
+        *check_cells(frame, changed, columns, creating, current),
         *manager_problems,
         *group_problems,
         *canonical_warnings(columns.values()),

@@ -132,7 +132,10 @@ def username_conflicts(
     users: list[dict[str, Any]],
     usernames: pd.Series,
 ) -> list[Problem]:
-    """A userName another user on the server already has, for a different row's user."""
+    """A userName another user on the server already has, for a different row's user.
+
+    `usernames` holds the userName keys of the rows to check: new or renamed users.
+    """
     if "userName" not in frame:
         return []
     owners = {username_key(str(u.get("userName", ""))): str(u["id"]) for u in users}

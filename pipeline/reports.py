@@ -105,9 +105,7 @@ def write_undo(plan: Plan, results: list[RowResult], report_dir: Path) -> None:
         for change in row.changes:
             before = change.before
             blank = before is None or before == ""
-            undo[change.column] = CLEAR if blank and change.column != GROUPS else before
-            if change.column == GROUPS and blank:
-                undo[GROUPS] = CLEAR
+            undo[change.column] = CLEAR if blank else before
         rows.append(undo)
     columns = list(dict.fromkeys(h for r in rows for h in r)) or [ID, "userName"]
     frame = pd.DataFrame(rows, columns=columns, dtype=object)

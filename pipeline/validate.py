@@ -208,9 +208,10 @@ def check_cells(
     changed: pd.DataFrame,
     columns: dict[str, Column],
     creating: pd.Series,
+    current: pd.DataFrame,
 ) -> list[Problem]:
     """Type, format, mutability and required checks on the cells that change
-    something."""
+    something. An immutable attribute may be set once, where it has no value."""
     problems: list[Problem] = []
     cleared = frame.eq(CLEAR)
     for header, column in columns.items():
@@ -222,7 +223,8 @@ def check_cells(
         if _required(column) and clear.any():
             problems += _rows(frame.loc[clear, header], header, f"{header} is required")
         if _immutable(column):
-            existing = frame.loc[mask & ~creating, header]
+            was_set = current[header].notna() if header in current else ~creating
+            existing = frame.loc[mask & ~creating & was_set, header]
             message = f"{header} cannot change once set (immutable)"
             problems += _rows(existing, header, message)
     problems += _missing_required(frame, columns, creating)

@@ -115,3 +115,28 @@ def test_server_without_schemas_gets_the_rfc_schema(wsgi_client, tmp_path):
     assert json.loads(json.dumps(server.posted))[0][
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     ] == {"department": "Sales"}
+
+
+def test_immutable_attribute_may_be_set_once_but_not_changed(wsgi_client, tmp_path):
+    schema = {
+        "id": ACME,
+        "name": "AcmeUser",
+        "attributes": [
+            {"name": "badgeId", "type": "string", "mutability": "immutable"}
+        ],
+    }
+    server = SchemaServer([*builtin_schema_documents(), schema])
+    server.resources["Users"] = [
+        {"id": "u1", "userName": "ana@example.com", ACME: {"badgeId": "B-1"}},
+        {"id": "u2", "userName": "bo@example.com"},
+    ]
+    sheet = tmp_path / "s.csv"
+    sheet.write_text(
+        "userName,badgeId\nana@example.com,B-9\nbo@example.com,B-2\n", encoding="utf-8"
+    )
+
+    outcome = import_sheet(wsgi_client(server), sheet, tmp_path / "r", ImportOptions())
+
+    assert [(p.row, p.column, p.problem) for p in outcome.errors] == [
+        (2, "badgeId", "badgeId cannot change once set (immutable)")
+    ]
